@@ -1,0 +1,3 @@
+from ecaser.cli import main
+
+main()

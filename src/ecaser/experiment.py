@@ -1,0 +1,74 @@
+"""What a training stage does: params + one configuration -> its results folder and its metrics file.
+
+results/<family>/<run>/ (DVC-cached): predictions.csv, curves.csv (per fold and epoch), eca_weights.json
+(ECA runs), live/ (dvclive: per-epoch curves, fold means, and the confusion matrix for `dvc plots`).
+metrics/<family>/<run>.json (small, kept in git): UA, WA, ACC mean and std over folds, per fold, the
+optimistic best-test-epoch figure, and the configuration that produced them, for `dvc metrics diff`.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from dvclive import Live
+
+from . import atomic, corpora, dataset, models, params, training
+from .errors import InputError
+
+RESULTS = Path("results")
+METRICS = Path("metrics")
+
+
+def config(p, channel_scale, eca_blocks, eca_kernel, loss="focal"):
+    """training.Config from params.yaml and a stage's own choices."""
+    settings = params.training(p)
+    if loss == "cross_entropy":  # the ablation's first row: gamma 0 and no class weights
+        settings.update(focal_gamma=0.0, weighted=False)
+    classes = corpora.classes(params.data(p)["corpus"])
+    return training.Config(classes, channel_scale, eca_blocks=tuple(eca_blocks), eca_kernel=eca_kernel, **settings)
+
+
+def features(train_versions, test_version, n_rows):
+    """The memory-mapped feature files of a run, refused unless they share one shape."""
+    train = [dataset.load_features(v, n_rows) for v in train_versions]
+    test = dataset.load_features(test_version, n_rows)
+    shapes = {f.shape for f in [*train, test]}
+    if len(shapes) > 1:
+        names = ", ".join(f"{v}: {f.shape}" for v, f in zip([*train_versions, test_version], [*train, test]))
+        raise InputError(f"data/features: versions of one run must share a shape, got {names}")
+    return train, test
+
+
+def run(p, family, name, train_versions, test_version, channel_scale, eca_blocks=(), eca_kernel=7, loss="focal"):
+    cfg = config(p, channel_scale, eca_blocks, eca_kernel, loss)
+    model = cfg.model()  # refuses bad architecture params before any data is read
+    manifest = dataset.load_manifest()
+    train, test = features(train_versions, test_version, len(manifest))
+    size = models.summary(model, test.shape[1:])
+    predictions, summary, curves, eca = training.cross_validate(manifest, train, test, cfg)
+
+    out = RESULTS / family / name
+    atomic.save_csv(out / "predictions.csv", predictions)
+    atomic.save_csv(out / "curves.csv", pd.DataFrame([c for fold in curves for c in fold]))
+    if eca:
+        atomic.save_json(out / "eca_weights.json", eca)
+    log_live(out / "live", curves, predictions, cfg.classes)
+    summary["config"] = {
+        "train": list(train_versions), "test": test_version, "channel_scale": channel_scale,
+        "eca_blocks": list(cfg.eca_blocks), "eca_kernel": eca_kernel, "loss": loss, **size,
+    }
+    atomic.save_json(METRICS / family / f"{name}.json", summary)
+    return summary
+
+
+def log_live(path, curves, predictions, classes):
+    """Per-epoch curves averaged over folds, and the pooled confusion matrix, in dvclive's layout."""
+    with Live(str(path), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+        for epoch in range(len(curves[0])):
+            live.log_metric("train/loss", float(np.mean([fold[epoch]["train_loss"] for fold in curves])))
+            for key in ("UA", "WA", "ACC"):
+                live.log_metric(f"test/{key}", float(np.mean([fold[epoch][key] for fold in curves])))
+            live.next_step()
+        names = np.array(classes)
+        live.log_sklearn_plot("confusion_matrix", names[predictions["true"]], names[predictions["pred"]],
+                              name="confusion_matrix.json")

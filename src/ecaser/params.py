@@ -1,0 +1,96 @@
+"""params.yaml: loading it and refusing invalid values before any work starts."""
+
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError
+
+CORPORA = ("synthetic-emodb", "synthetic-iemocap", "emodb", "iemocap")
+
+
+def load(path="params.yaml"):
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: params file not found")
+    return yaml.safe_load(path.read_text())
+
+
+def get(params, key):
+    """params['a']['b'] for key 'a.b', with a clear error naming the key when it is missing."""
+    node = params
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise InputError(f"params: missing key '{key}'")
+        node = node[part]
+    return node
+
+
+def positive(params, key, kind=float):
+    value = get(params, key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or kind(value) != value:
+        raise InputError(f"params: '{key}' must be a positive {kind.__name__}, got {value!r}")
+    return kind(value)
+
+
+def data(params):
+    """The data section, checked: corpus name, root for real corpora, positive lengths and rates."""
+    corpus = get(params, "data.corpus")
+    if corpus not in CORPORA:
+        raise InputError(f"params: 'data.corpus' must be one of {', '.join(CORPORA)}, got {corpus!r}")
+    root = get(params, "data.root")
+    if not corpus.startswith("synthetic") and not root:
+        raise InputError(f"params: 'data.root' must name the {corpus} folder when data.corpus is {corpus}")
+    return {
+        "corpus": corpus,
+        "root": root,
+        "sample_rate": positive(params, "data.sample_rate", int),
+        "segment_s": positive(params, "data.segment_s"),
+        "seed": int(get(params, "data.seed")),
+        "synthetic_size": positive(params, "data.synthetic_size"),
+    }
+
+
+def stft_version(params, version):
+    """Window, hop and FFT length in samples for one of the STFT versions (the paper's Table 1)."""
+    spec = get(params, f"stft.versions.{version}")
+    sr = positive(params, "data.sample_rate", int)
+    window_ms = positive(params, f"stft.versions.{version}.window_ms")
+    overlap_ms = get(params, f"stft.versions.{version}.overlap_ms")
+    if not isinstance(overlap_ms, (int, float)) or overlap_ms < 0 or overlap_ms >= window_ms:
+        raise InputError(
+            f"params: 'stft.versions.{version}.overlap_ms' must be >= 0 and < window_ms ({window_ms:g}), "
+            f"got {spec['overlap_ms']!r}"
+        )
+    win_length = round(window_ms * sr / 1000)
+    hop_length = round((window_ms - overlap_ms) * sr / 1000)
+    return {
+        "win_length": win_length,
+        "hop_length": hop_length,
+        "n_fft": 1 << (win_length - 1).bit_length(),  # zero-padded to the next power of two
+        "n_mels": positive(params, "stft.n_mels", int),
+        "sample_rate": sr,
+    }
+
+
+def training(params):
+    """The train and cv sections, checked, as keyword arguments of training.Config."""
+    return {
+        "epochs": positive(params, "train.epochs", int),
+        "batch_size": positive(params, "train.batch_size", int),
+        "lr": positive(params, "train.lr"),
+        "lr_decay": positive(params, "train.lr_decay"),
+        "focal_gamma": non_negative(params, "train.focal_gamma"),
+        "seed": int(get(params, "train.seed")),
+        "device": str(get(params, "train.device")),
+        "folds": int(get(params, "cv.folds")),
+        "protocol": get(params, "cv.protocol"),
+        "base_channels": positive(params, "model.base_channels", int),
+    }
+
+
+def non_negative(params, key):
+    value = get(params, key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InputError(f"params: '{key}' must be a number >= 0, got {value!r}")
+    return float(value)

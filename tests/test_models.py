@@ -1,0 +1,112 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ecaser.errors import InputError
+from ecaser.models import build, summary
+from ecaser.models.attention import ECA, adaptive_kernel
+from ecaser.models.cnn import CNN
+
+
+@pytest.mark.parametrize("frames", [301, 601])  # EMODB 3 s, IEMOCAP 6 s
+@pytest.mark.parametrize("channel_scale", [1, 4])
+@pytest.mark.parametrize("eca_blocks", [(), (5, 6)])
+def test_output_shape(frames, channel_scale, eca_blocks):
+    model = CNN(7, channel_scale, eca_blocks=eca_blocks).eval()
+    with torch.no_grad():
+        assert model(torch.randn(2, 1, 64, frames)).shape == (2, 7)
+        assert model(torch.randn(2, 64, frames)).shape == (2, 7)  # channel axis added
+
+
+def test_parameter_count_matches_paper_table_4():
+    model = build(4, 4, (5, 6), 7)
+    assert [b.conv.out_channels for b in model.blocks] == [64, 128, 192, 256, 320, 384]
+    assert summary(model, (64, 301))["parameters"] == 2_734_482
+    assert summary(build(4, 4, (), 7), (64, 301))["parameters"] == 2_734_482 - 2 * 7
+
+
+def test_eca_matches_hand_computation():
+    eca = ECA(3).double()
+    kernel = np.array([0.5, -1.0, 2.0])
+    with torch.no_grad():
+        eca.conv.weight.copy_(torch.tensor(kernel).view(1, 1, 3))
+    x = np.arange(2 * 5 * 2 * 3, dtype=np.float64).reshape(2, 5, 2, 3) / 10 - 1.5
+    pooled = x.mean(axis=(2, 3))
+    padded = np.pad(pooled, ((0, 0), (1, 1)))
+    mixed = np.stack([padded[:, c:c + 3] @ kernel for c in range(5)], axis=1)  # cross-correlation, as torch
+    weights = 1 / (1 + np.exp(-mixed))
+    out = eca(torch.tensor(x))
+    np.testing.assert_allclose(out.detach().numpy(), x * weights[:, :, None, None], rtol=1e-12)
+    np.testing.assert_allclose(eca.weights.numpy(), weights, rtol=1e-12)
+    assert not eca.weights.requires_grad
+
+
+@pytest.mark.parametrize("kernel", [0, -3, 4, 6.0, "7"])
+def test_eca_rejects_bad_kernel(kernel):
+    with pytest.raises(InputError, match="eca.kernel"):
+        ECA(kernel)
+
+
+def test_adaptive_kernel_is_eca_nets_rule():
+    # t = int(|(log2 C + 1) / 2|), made odd: e.g. 256 -> 4.5 -> 4 -> 5, 2048 -> 6 -> 7, 64 -> 3.5 -> 3
+    expected = {16: 3, 64: 3, 128: 5, 192: 5, 256: 5, 320: 5, 384: 5, 512: 5, 2048: 7}
+    assert {c: adaptive_kernel(c) for c in expected} == expected
+
+
+def test_original_eca_uses_adaptive_kernel_in_every_block():
+    model = CNN(4, 4, eca_blocks=range(1, 7), eca_kernel="adaptive")
+    assert [b.eca.conv.kernel_size[0] for b in model.blocks] == [3, 5, 5, 5, 5, 5]
+
+
+def test_eca_weights_of_last_forward_pass():
+    model = CNN(4, 1, eca_blocks=(5, 6), eca_kernel=3).eval()
+    with torch.no_grad():
+        model(torch.randn(3, 1, 64, 64))
+    weights = model.eca_weights()
+    assert sorted(weights) == [5, 6]
+    assert weights[5].shape == (3, 80) and weights[6].shape == (3, 96)
+    assert ((weights[6] > 0) & (weights[6] < 1)).all()
+    assert CNN(4, 1).eca_weights() == {}
+
+
+def test_he_initialisation():
+    model = CNN(4, 4)
+    conv = model.blocks[5].conv  # fan_in 320 * 9, 1.1 M weights
+    assert conv.weight.std().item() == pytest.approx(math.sqrt(2 / (320 * 9)), rel=0.01)
+    assert (conv.bias == 0).all() and (model.head[1].bias == 0).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, key",
+    [({"channel_scale": 0}, "model.channel_scale"),
+     ({"eca_blocks": (0, 5)}, "eca.blocks"),
+     ({"eca_blocks": (7,)}, "eca.blocks"),
+     ({"eca_blocks": (5, 6), "eca_kernel": 4}, "eca.kernel"),
+     ({"eca_blocks": (6,), "eca_kernel": -1}, "eca.kernel")],
+)
+def test_cnn_rejects_bad_params(kwargs, key):
+    with pytest.raises(InputError, match=key) as error:
+        CNN(4, **kwargs)
+    assert "\n" not in str(error.value)
+
+
+def test_flops_of_one_conv_layer():
+    # 2 FLOPs per multiply-add: 2 * in 1 * out 4 * 3 * 3 * 8 * 8 positions; the bias is not counted
+    assert summary(nn.Conv2d(1, 4, 3, padding=1), (8, 8)) == {"parameters": 40, "flops": 2 * 4 * 9 * 64}
+
+
+def test_flops_of_the_cnn_by_hand():
+    model = build(3, 1, (5, 6), 7).train()
+    flops, height, width, c_in = 0, 64, 32, 1
+    for block in range(1, 7):
+        c_out = 16 * block
+        flops += 2 * c_in * c_out * 9 * height * width
+        if block >= 5:
+            flops += 2 * 7 * c_out  # the ECA's 1-D conv across channels
+        height, width, c_in = height // 2, width // 2, c_out
+    flops += 2 * 96 * 96 + 2 * 96 * 3
+    assert summary(model, (64, 32))["flops"] == flops
+    assert model.training  # summary puts the mode back

@@ -1,0 +1,66 @@
+import copy
+
+import pytest
+import yaml
+
+from ecaser import params
+from ecaser.errors import InputError
+
+REPO_PARAMS = yaml.safe_load(open("params.yaml"))
+
+
+def edited(key, value):
+    p = copy.deepcopy(REPO_PARAMS)
+    node = p
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    return p
+
+
+@pytest.mark.parametrize(
+    "version, win, hop, n_fft", [("v1", 240, 160, 256), ("v4", 480, 160, 512), ("v8", 800, 160, 1024)]
+)
+def test_stft_versions_match_table_1(version, win, hop, n_fft):
+    s = params.stft_version(REPO_PARAMS, version)
+    assert (s["win_length"], s["hop_length"], s["n_fft"], s["n_mels"]) == (win, hop, n_fft, 64)
+
+
+def test_every_version_shares_the_10_ms_hop():
+    hops = {params.stft_version(REPO_PARAMS, v)["hop_length"] for v in REPO_PARAMS["stft"]["versions"]}
+    assert hops == {160}
+
+
+@pytest.mark.parametrize("overlap", [25, 30])
+def test_overlap_not_below_window_is_refused(overlap):
+    p = edited("stft.versions.v3.overlap_ms", overlap)
+    with pytest.raises(InputError, match=r"'stft.versions.v3.overlap_ms' must be >= 0 and < window_ms"):
+        params.stft_version(p, "v3")
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("data.corpus", "ravdess", "'data.corpus' must be one of"),
+        ("data.segment_s", 0, "'data.segment_s' must be a positive"),
+        ("data.segment_s", -3, "'data.segment_s' must be a positive"),
+        ("data.sample_rate", 16000.5, "'data.sample_rate' must be a positive int"),
+        ("data.synthetic_size", 0, "'data.synthetic_size' must be a positive"),
+    ],
+)
+def test_invalid_data_params_name_the_key(key, value, message):
+    with pytest.raises(InputError, match=message):
+        params.data(edited(key, value))
+
+
+def test_real_corpus_needs_a_root():
+    with pytest.raises(InputError, match="'data.root' must name the emodb folder"):
+        params.data(edited("data.corpus", "emodb"))
+
+
+def test_missing_key_is_named():
+    p = copy.deepcopy(REPO_PARAMS)
+    del p["stft"]["n_mels"]
+    with pytest.raises(InputError, match="missing key 'stft.n_mels'"):
+        params.stft_version(p, "v1")
