@@ -27,4 +27,4 @@ def test_summarise_population_std():
     assert result["UA"] == {"mean": 75.0, "std": 5.0}
     assert result["WA"] == {"mean": 85.0, "std": 5.0}
     assert result["ACC"] == {"mean": 80.0, "std": 5.0}
-    assert result["folds"] == folds
+    assert result["folds"] == {"1": folds[0], "2": folds[1]}

@@ -1,5 +1,6 @@
 """The DVC pipeline end to end, in a temporary copy of the repository on a tiny synthetic corpus."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -42,7 +43,9 @@ def repo(tmp_path):
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     dvc(tmp_path, "init", "-q")
     dvc(tmp_path, "config", "core.analytics", "false")
-    set_params(tmp_path, **{"data.synthetic_size": 0.05})
+    set_params(tmp_path, **{"data.synthetic_size": 0.05, "train.epochs": 1, "cv.folds": 2, "model.channel_scale": 1})
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], cwd=tmp_path, check=True)
     return tmp_path
 
 
@@ -81,3 +84,33 @@ def test_missing_corpus_folder_leaves_no_segments(repo, tmp_path):
     assert result.returncode != 0
     assert f"error: {tmp_path / 'nowhere'}: emodb corpus folder not found" in result.stderr
     assert not [p for p in (repo / "data").rglob("*") if p.is_file()]
+
+
+def test_eca_kernel_change_touches_only_the_proposed_model(repo):
+    dvc(repo, "repro", "train_eca", "train_cnn_sweep@v8-1")
+    metrics = json.loads((repo / "metrics/eca/proposed.json").read_text())
+    assert set(metrics) >= {"UA", "WA", "ACC", "folds", "best_test_epoch", "model"}
+    assert set(metrics["folds"]) == {"1", "2"} and 0 <= metrics["UA"]["mean"] <= 100
+    predictions = (repo / "results/eca/proposed/predictions.csv").read_text().splitlines()
+    assert len(predictions) - 1 == len((repo / "data/segments/manifest.csv").read_text().splitlines()) - 1
+    assert (repo / "results/eca/proposed/eca_weights.json").exists()
+
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], cwd=repo, check=True)
+
+    set_params(repo, **{"eca.kernel": 3})
+    status = json.loads(dvc(repo, "status", "--json", "train_eca", "train_cnn_sweep@v8-1").stdout)
+    assert list(status) == ["train_eca"]
+    dvc(repo, "repro", "train_eca")
+    diff = json.loads(dvc(repo, "metrics", "diff", "--json", "--all").stdout)
+    ua = diff["metrics/eca/proposed.json"]["UA.mean"]
+    assert ua["old"] == metrics["UA"]["mean"] and isinstance(ua["new"], float)
+
+
+def test_even_eca_kernel_is_refused_before_training(repo):
+    dvc(repo, "repro", "stft@v8")
+    set_params(repo, **{"eca.kernel": 4})
+    result = dvc(repo, "repro", "train_eca", check=False)
+    assert result.returncode != 0
+    assert "error: params: 'eca.kernel' must be an odd integer >= 1, got 4" in result.stderr
+    assert not (repo / "metrics/eca/proposed.json").exists() and not (repo / "results/eca").exists()

@@ -1,9 +1,9 @@
 """What a training stage does: params + one configuration -> its results folder and its metrics file.
 
-results/<family>/<run>/ (DVC-cached): predictions.csv, curves.csv (per fold and epoch), eca_weights.json
-(ECA runs), live/ (dvclive: per-epoch curves, fold means, and the confusion matrix for `dvc plots`).
+results/<family>/<run>/ (DVC-cached): config.json, predictions.csv, curves.csv (per fold and epoch),
+eca_weights.json (ECA runs), live/ (dvclive: per-epoch curves, fold means, and the confusion matrix for `dvc plots`).
 metrics/<family>/<run>.json (small, kept in git): UA, WA, ACC mean and std over folds, per fold, the
-optimistic best-test-epoch figure, and the configuration that produced them, for `dvc metrics diff`.
+optimistic best-test-epoch figure, and the model's parameters and FLOPs, for `dvc metrics diff`.
 """
 
 from pathlib import Path
@@ -53,10 +53,11 @@ def run(p, family, name, train_versions, test_version, channel_scale, eca_blocks
     if eca:
         atomic.save_json(out / "eca_weights.json", eca)
     log_live(out / "live", curves, predictions, cfg.classes)
-    summary["config"] = {
+    atomic.save_json(out / "config.json", {
         "train": list(train_versions), "test": test_version, "channel_scale": channel_scale,
-        "eca_blocks": list(cfg.eca_blocks), "eca_kernel": eca_kernel, "loss": loss, **size,
-    }
+        "eca_blocks": list(cfg.eca_blocks), "eca_kernel": eca_kernel, "loss": loss, "classes": cfg.classes,
+    })
+    summary["model"] = size
     atomic.save_json(METRICS / family / f"{name}.json", summary)
     return summary
 

@@ -18,10 +18,13 @@ def confusion(y_true, y_pred, n_classes):
 
 
 def summarise(per_fold):
-    """Mean and spread of each score over the folds; std is numpy's population std (ddof=0).
+    """Mean and spread of each score over the folds, and each fold's scores keyed by fold number (1, 2, ...).
+
+    Keyed rather than listed so that `dvc metrics show` and `dvc exp show` can flatten them into columns.
+    std is numpy's population std (ddof=0).
 
     The folds are all there are, not a sample of them, so ddof=0; it also keeps one fold's std at 0.
     """
     summary = {key: {"mean": float(np.mean([f[key] for f in per_fold])),
                      "std": float(np.std([f[key] for f in per_fold]))} for key in KEYS}
-    return {**summary, "folds": per_fold}
+    return {**summary, "folds": {str(i): fold for i, fold in enumerate(per_fold, start=1)}}

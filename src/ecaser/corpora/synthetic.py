@@ -24,21 +24,25 @@ SAMPLE_RATE = 16000
 MIN_PER_CLASS = 6  # 5-fold stratified CV needs at least one test clip per class and fold
 
 Traits = namedtuple("Traits", "f0 range jitter shimmer tempo level closure breath attack")
-# f0: multiple of the speaker's F0; range: s.d. of syllable accents in semitones; jitter, shimmer: s.d. per
-# glottal period (fraction); tempo: syllables/s; level: peak amplitude; closure: closing phase as a fraction of
-# the period (small = abrupt closure, flat spectral tilt, pressed voice); breath: aspiration noise relative to
-# the voiced source; attack: syllable onset time constant in seconds.
+# Class means; each utterance scatters around them (Corpus.variability). f0: multiple of the speaker's F0;
+# range: s.d. of syllable accents (semitones); jitter, shimmer: s.d. per glottal period (fraction); tempo:
+# syllables/s; level: peak amplitude; closure: closing phase as a fraction of the period (small = abrupt
+# closure, flat spectral tilt, pressed voice); breath: aspiration noise relative to the voiced source;
+# attack: syllable onset time constant (s). Anger/happiness and boredom/sadness/neutral are close on purpose.
 CLASS_TRAITS = {
-    "anger":     Traits(1.40, 3.5, 0.015, 0.08, 5.0, 0.88, 0.07, 0.04, 0.005),
-    "boredom":   Traits(0.92, 1.2, 0.008, 0.05, 3.5, 0.42, 0.20, 0.08, 0.030),
-    "fear":      Traits(1.45, 3.0, 0.025, 0.10, 5.6, 0.55, 0.15, 0.14, 0.012),
-    "happiness": Traits(1.30, 6.0, 0.008, 0.06, 4.6, 0.65, 0.13, 0.06, 0.012),
-    "sadness":   Traits(0.95, 1.8, 0.022, 0.09, 3.0, 0.30, 0.28, 0.20, 0.040),
-    "disgust":   Traits(0.95, 3.5, 0.020, 0.10, 3.2, 0.50, 0.12, 0.10, 0.020),
-    "neutral":   Traits(1.00, 2.0, 0.006, 0.04, 4.3, 0.50, 0.17, 0.05, 0.018),
+    #                     f0  range  jitter  shimmer  tempo  level  closure  breath  attack
+    "anger":     Traits(1.40,   3.5,  0.015,    0.08,   5.0,  0.88,    0.07,   0.04,  0.005),
+    "boredom":   Traits(0.92,   1.2,  0.008,    0.05,   3.5,  0.42,    0.20,   0.08,  0.030),
+    "fear":      Traits(1.45,   3.0,  0.025,    0.10,   5.6,  0.55,    0.15,   0.14,  0.012),
+    "happiness": Traits(1.30,   6.0,  0.008,    0.06,   4.6,  0.65,    0.13,   0.06,  0.012),
+    "sadness":   Traits(0.95,   1.8,  0.022,    0.09,   3.0,  0.30,    0.28,   0.20,  0.040),
+    "disgust":   Traits(0.95,   3.5,  0.020,    0.10,   3.2,  0.50,    0.12,   0.10,  0.020),
+    "neutral":   Traits(1.00,   2.0,  0.006,    0.04,   4.3,  0.50,    0.17,   0.05,  0.018),
 }
 IEMOCAP_AS = {"angry": "anger", "sad": "sadness", "happy": "happiness", "neutral": "neutral"}
 
+# Durations are lognormal (mean mean_s, log-s.d. spread_s) clipped to clip_s, like the real corpora;
+# variability is the log-s.d. of each utterance's traits around its class mean: how much classes overlap.
 Corpus = namedtuple("Corpus", "counts speakers genders mean_s spread_s clip_s variability")
 CORPORA = {
     "emodb": Corpus(
@@ -95,19 +99,20 @@ def manifest(kind, seed, size):
         parts.append(pd.DataFrame({
             "speaker": np.array(spec.speakers)[who], "gender": np.array(spec.genders)[who], "label": label,
             "duration_s": rng.lognormal(mu, spec.spread_s, n).clip(*spec.clip_s).round(3),
-            "dialog": rng.integers(1, 9, n), "opener": rng.choice(["F", "M"], n),
         }))
     rows = pd.concat(parts, ignore_index=True)
+    # ids number each speaker's utterances within what the real name encodes, so they are unique.
     if kind == "emodb":
         k = rows.groupby(["speaker", "label"]).cumcount().to_numpy()
         rows["id"] = [f"{s}{EMODB_TEXTS[j % 10]}{EMODB_LETTER[lab]}{_version(j // 10)}"
                       for s, lab, j in zip(rows.speaker, rows.label, k)]
         rows["session"] = ""
-    else:
+    else:  # a dialog is named after its session and the gender of the speaker who opens it
         rows["session"] = rows.speaker.str[:5]
-        k = rows.groupby(["session", "opener", "dialog", "gender"]).cumcount().to_numpy()
-        rows["id"] = [f"{s}{o}_impro{d:02d}_{g.upper()}{j:03d}"
-                      for s, o, d, g, j in zip(rows.session, rows.opener, rows.dialog, rows.gender, k)]
+        rows["dialog"] = [f"{s}{o}_impro{d:02d}" for s, o, d in
+                          zip(rows.session, rng.choice(["F", "M"], len(rows)), rng.integers(1, 9, len(rows)))]
+        k = rows.groupby(["dialog", "gender"]).cumcount().to_numpy()
+        rows["id"] = [f"{d}_{g.upper()}{j:03d}" for d, g, j in zip(rows.dialog, rows.gender, k)]
     rows["source"] = rows["id"]
     return rows[["id", "speaker", "gender", "session", "label", "source", "duration_s"]].astype(
         {c: str for c in ("id", "speaker", "gender", "session", "label", "source")})
@@ -122,9 +127,9 @@ def _traits(kind, label):
     return CLASS_TRAITS[IEMOCAP_AS.get(label, label) if kind == "iemocap" else label]
 
 
-def _speaker(seed, kind, speaker, gender):
+def _speaker(seed, speaker, gender):
     """F0 (Hz), vocal-tract scale of formants, and a personal tempo: fixed per speaker across all clips."""
-    rng = _rng(seed, "speaker", kind, speaker)
+    rng = _rng(seed, "speaker", speaker)
     f0 = rng.normal(210, 20) if gender == "f" else rng.normal(115, 12)
     vtl = rng.normal(1.17 if gender == "f" else 1.0, 0.04)
     return f0, vtl, rng.normal(1.0, 0.08)
@@ -135,7 +140,7 @@ def render(kind, seed, row):
     spec = _corpus(kind)
     rng = _rng(seed, "render", kind, row.id)
     n = round(row.duration_s * SAMPLE_RATE)
-    spk_f0, vtl, spk_tempo = _speaker(seed, kind, row.speaker, row.gender)
+    spk_f0, vtl, spk_tempo = _speaker(seed, row.speaker, row.gender)
     # Every trait of this utterance scatters around its class mean, so classes overlap.
     t = Traits(*(np.array(_traits(kind, row.label)) * np.exp(rng.normal(0, spec.variability, 9))).tolist())
     kinds, syl, tin, seglen, n_syl = _timeline(rng, n, t.tempo * spk_tempo)
@@ -152,28 +157,31 @@ def render(kind, seed, row):
 
     # One white noise serves aspiration, consonants and breaths: they never sound at the same time.
     noise = rng.standard_normal(n, dtype=np.float32)
-    source = np.diff(flow, prepend=np.float32(0))
+    hiss = np.diff(noise, prepend=np.float32(0))  # frication: white noise tilted up, +6 dB/octave
+    source = np.diff(flow, prepend=np.float32(0))  # lip radiation differentiates the flow
     excitation = (source / np.std(source) + 3 * t.breath * (0.3 + flow) * noise) * voiced
 
-    # Vocal tract: each vowel's formant filter, cross-faded so formants glide between syllables.
-    vowels = rng.integers(0, len(VOWELS), n_syl)
+    # Vocal tract: a filter per vowel (three per utterance), cross-faded so formants glide between syllables.
+    vowels = rng.choice(len(VOWELS), 3, replace=False)[rng.integers(0, 3, n_syl)]
     speech = np.zeros(n, np.float32)
     for v in np.unique(vowels):
-        weight = _smooth((vowels[syl] == v).astype(np.float32), 0.04)
+        weight = _smooth((vowels == v)[syl].astype(np.float32), 0.04)
         speech += weight * sosfilt(_formant_sos(VOWELS[v] * vtl * rng.normal(1, 0.03)), excitation)
-    hiss, rasp = (sosfilt(_formant_sos(np.array([f]), bw), noise) for f, bw in ((4500, 1500), (1200, 2500)))
-    speech = speech / np.std(speech) + 0.3 * consonant * hiss / np.std(hiss) + t.breath * breath_in * rasp / np.std(rasp)
-    speech += 1e-3 * noise
+    speech = speech / np.std(speech) + (0.2 * consonant + 0.5 * t.breath * breath_in) * hiss + 1e-3 * noise
     return (speech * min(t.level, 0.9) / np.max(np.abs(speech))).astype(np.float32)
 
 
-def _glottal_flow(rng, t, spk_f0, syl, n_syl):
-    """Rosenberg pulses along an F0 contour: per-syllable accents and declination, jitter and shimmer per period."""
-    n = len(syl)
-    accents = rng.normal(0, t.range, n_syl)[syl] - 2.0 * np.arange(n) / n
-    f0 = spk_f0 * t.f0 * 2 ** (_smooth(_smooth(accents, 0.5 / t.tempo), 0.05) / 12)
-    periods = (np.cumsum(f0) / SAMPLE_RATE).astype(int)
-    phase = np.cumsum(f0 * (1 + t.jitter * rng.normal(0, 1, periods[-1] + 2)[periods])) / SAMPLE_RATE
+def _glottal_flow(rng, t, spk_f0, syl, n_syl, step=16):
+    """Rosenberg pulses along an F0 contour: per-syllable accents and declination, jitter and shimmer per period.
+
+    The contour is built at one value per `step` samples (1 ms): F0 moves slowly, and this is the costly part.
+    """
+    n, ctrl = len(syl), syl[::step]
+    accents = rng.normal(0, t.range, n_syl)[ctrl] - 2.0 * np.arange(len(ctrl)) / len(ctrl)
+    f0 = spk_f0 * t.f0 * 2 ** (_smooth(_smooth(accents, 0.5 / t.tempo, step), 0.05, step) / 12)
+    periods = (np.cumsum(f0) * step / SAMPLE_RATE).astype(int)
+    f0 *= 1 + t.jitter * rng.normal(0, 1, periods[-1] + 1)[periods]
+    phase = np.cumsum(np.repeat(f0 / SAMPLE_RATE, step)[:n])
     period = phase.astype(int)
     shimmer = 1 + t.shimmer * rng.normal(0, 1, period[-1] + 1).astype(np.float32)
     return _rosenberg(min(t.closure, 0.35))[((phase - period) * 1024).astype(int)] * shimmer[period]
@@ -199,9 +207,9 @@ def _timeline(rng, n, tempo):
     lens = np.diff(np.concatenate([[0], bounds, [n]]))
     kinds = np.concatenate([[0], np.tile([1, 2, 0], k), [0]])
     syls = np.concatenate([[0], np.repeat(np.arange(k), 3), [k - 1]])
-    seg = np.repeat(np.arange(len(lens)), lens)
-    tin = np.arange(n) - (np.cumsum(lens) - lens)[seg]
-    return kinds[seg], syls[seg], (tin / SAMPLE_RATE).astype(np.float32), (lens[seg] / SAMPLE_RATE).astype(np.float32), k
+    start, seconds = (np.cumsum(lens) - lens).astype(np.float32), lens.astype(np.float32)
+    tin = (np.arange(n, dtype=np.float32) - np.repeat(start, lens)) / SAMPLE_RATE
+    return np.repeat(kinds, lens), np.repeat(syls, lens), tin, np.repeat(seconds, lens) / SAMPLE_RATE, k
 
 
 def _rosenberg(closure, size=1024):
@@ -212,14 +220,14 @@ def _rosenberg(closure, size=1024):
     return flow.astype(np.float32)
 
 
-def _formant_sos(freqs, bandwidth=None):
+def _formant_sos(freqs):
     """Cascade of two-pole resonators with unit gain at DC, one per formant."""
-    bw = BANDWIDTHS[: len(freqs)] if bandwidth is None else np.full(len(freqs), bandwidth)
-    r = np.exp(-np.pi * bw / SAMPLE_RATE)
-    a1, a2 = -2 * r * np.cos(2 * np.pi * np.minimum(freqs, 7000) / SAMPLE_RATE), r**2
+    r = np.exp(-np.pi * BANDWIDTHS / SAMPLE_RATE)
+    a1, a2 = -2 * r * np.cos(2 * np.pi * freqs / SAMPLE_RATE), r**2
     one = np.ones_like(r)
     return np.column_stack([1 + a1 + a2, 0 * one, 0 * one, one, a1, a2]).astype(np.float32)
 
 
-def _smooth(x, seconds):
-    return uniform_filter1d(x, max(1, int(seconds * SAMPLE_RATE)), mode="nearest")
+def _smooth(x, seconds, step=1):
+    """Moving average over `seconds` of a signal with one value per `step` samples."""
+    return uniform_filter1d(x, max(1, round(seconds * SAMPLE_RATE / step)), mode="nearest")

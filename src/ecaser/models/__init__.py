@@ -3,7 +3,7 @@
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .cnn import CNN
+from .cnn import BLOCKS, CNN
 
 
 def build(classes, channel_scale, eca_blocks, eca_kernel, base_channels=16):
