@@ -67,3 +67,42 @@ def test_features_of_different_shapes_are_refused(tmp_path, monkeypatch):
     np.save("data/features/v2.npy", np.zeros((4, 64, 300), np.float16))
     with pytest.raises(InputError, match="must share a shape.*v1: \\(4, 64, 301\\), v2: \\(4, 64, 300\\)"):
         experiment.features(["v1"], "v2", 4)
+
+
+@pytest.mark.parametrize(
+    "order, k, train, test",
+    [("ascending", 1, ["v1"], "v1"), ("ascending", 3, ["v1", "v2", "v3"], "v1"),
+     ("descending", 3, ["v8", "v7", "v6"], "v8"), ("descending", 8, [f"v{i}" for i in range(8, 0, -1)], "v8")],
+)
+def test_augmented_versions_follow_the_papers_orders(order, k, train, test):
+    assert experiment.augmented_versions([f"v{i}" for i in range(1, 9)], order, k) == (train, test)
+
+
+@pytest.mark.parametrize("order, k", [("sideways", 2), ("ascending", 0), ("descending", 9)])
+def test_bad_augmentation_is_refused(order, k):
+    with pytest.raises(InputError, match="augment"):
+        experiment.augmented_versions([f"v{i}" for i in range(1, 9)], order, k)
+
+
+def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
+    """Every training clip once per training version; the test fold only in the test version; no clip on both sides."""
+    manifest, feats = corpus
+    versions = [feats, feats + np.float16(1), feats + np.float16(2)]  # three distinguishable "versions"
+    folds, batches = [], []  # per fold: (training examples of its epoch, test features, test rows)
+    gather, predict = training.gather, training.predict
+
+    def record_predict(model, f, rows, *args):
+        folds.append((np.concatenate(batches), f, rows))
+        batches.clear()
+        return predict(model, f, rows, *args)
+
+    monkeypatch.setattr(training, "gather", lambda f, ex: batches.append(ex.copy()) or gather(f, ex))
+    monkeypatch.setattr(training, "predict", record_predict)
+    training.cross_validate(manifest, versions, versions[0], config(epochs=1, eca_blocks=()))
+    assert len(folds) == 2
+    for examples, test_feats, test_rows in folds:
+        assert test_feats is versions[0]
+        train_rows = np.unique(examples[:, 1])
+        assert not set(train_rows) & set(test_rows) and len(train_rows) + len(test_rows) == 24
+        # each training row exactly once per version: 12 rows x 3 versions
+        assert len({tuple(e) for e in examples}) == len(examples) == 3 * len(train_rows) == 36

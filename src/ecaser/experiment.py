@@ -39,6 +39,21 @@ def features(train_versions, test_version, n_rows):
     return train, test
 
 
+def augmented_versions(versions, order, k):
+    """(training versions, test version) of multi-STFT augmentation with K versions, in the paper's two orders.
+
+    ascending tests on the first version and trains on the first K; descending tests on the last and trains
+    on the last K, nearest first.
+    """
+    versions = list(versions)
+    if order not in ("ascending", "descending"):
+        raise InputError(f"params: 'augment.orders' entries must be ascending or descending, got {order!r}")
+    if not 1 <= k <= len(versions):
+        raise InputError(f"params: 'augment.sizes' entries must lie in 1..{len(versions)}, got {k!r}")
+    ordered = versions if order == "ascending" else versions[::-1]
+    return ordered[:k], ordered[0]
+
+
 def run(p, family, name, train_versions, test_version, channel_scale, eca_blocks=(), eca_kernel=7, loss="focal"):
     cfg = config(p, channel_scale, eca_blocks, eca_kernel, loss)
     model = cfg.model()  # refuses bad architecture params before any data is read
