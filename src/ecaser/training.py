@@ -97,7 +97,7 @@ def fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold,
     """Train one fold's model from scratch; return its last-epoch predictions and per-epoch curves."""
     dev = device(cfg.device)
     torch.manual_seed(cfg.seed * 1000 + fold)
-    model = cfg.model().to(dev)
+    model = cfg.model().to(dev, memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
     weight = class_weights(y[train_rows], len(cfg.classes)) if cfg.weighted else None
     loss_fn = FocalLoss(cfg.focal_gamma, weight).to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
