@@ -2,6 +2,7 @@
 
     python stages/train.py FAMILY RUN [--train vA vB ...] [--test vA] [--channel-scale N]
         [--eca-blocks 5 6 | --eca-last K | --proposed] [--eca-kernel 7|adaptive] [--loss focal|cross_entropy]
+        [--save-model models/eca.pt]
 
 Versions and channel scale default to the proposed model's (model.version, model.channel_scale);
 --proposed also takes its ECA blocks and kernel from eca.* in params.yaml, so `dvc exp run -S eca.kernel=9`
@@ -32,6 +33,7 @@ def main():
     eca.add_argument("--proposed", action="store_true", help="ECA blocks and kernel from eca.* in params.yaml")
     a.add_argument("--eca-kernel", type=kernel, default=7)
     a.add_argument("--loss", choices=["focal", "cross_entropy"], default="focal")
+    a.add_argument("--save-model", help="also keep the fold models here, for `python -m ecaser predict`")
     args = a.parse_args()
 
     p = params.load()
@@ -46,7 +48,7 @@ def main():
     experiment.run(
         p, args.family, args.run, train, args.test or train[0],
         channel_scale=args.channel_scale or params.get(p, "model.channel_scale"),
-        eca_blocks=tuple(blocks), eca_kernel=kernel_size, loss=args.loss,
+        eca_blocks=tuple(blocks), eca_kernel=kernel_size, loss=args.loss, save_model=args.save_model,
     )
 
 

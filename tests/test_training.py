@@ -31,7 +31,8 @@ def config(**changes):
 
 def test_every_clip_is_predicted_once_by_the_fold_that_held_it_out(corpus):
     manifest, feats = corpus
-    predictions, summary, curves, eca = training.cross_validate(manifest, [feats], feats, config())
+    result = training.cross_validate(manifest, [feats], feats, config())
+    predictions, summary, curves = result.predictions, result.summary, result.curves
     assert sorted(predictions["id"]) == list(manifest["id"])
     assert set(predictions["fold"]) == {1, 2}
     np.testing.assert_allclose(predictions[[f"p_{c}" for c in CLASSES]].sum(axis=1), 1, atol=1e-5)
@@ -44,7 +45,7 @@ def test_every_clip_is_predicted_once_by_the_fold_that_held_it_out(corpus):
 
 def test_eca_weights_are_averaged_per_class(corpus):
     manifest, feats = corpus
-    _, _, _, eca = training.cross_validate(manifest, [feats], feats, config())
+    eca = training.cross_validate(manifest, [feats], feats, config()).eca_weights
     assert set(eca) == {5, 6}
     assert set(eca[5]) == set(CLASSES) and len(eca[5]["a"]) == 80 and len(eca[6]["b"]) == 96
     assert all(0 < w < 1 for w in eca[6]["c"])
@@ -54,10 +55,10 @@ def test_same_seed_same_numbers_bit_for_bit(corpus):
     manifest, feats = corpus
     first = training.cross_validate(manifest, [feats], feats, config())
     second = training.cross_validate(manifest, [feats], feats, config())
-    pd.testing.assert_frame_equal(first[0], second[0], check_exact=True)
-    assert first[1] == second[1]
+    pd.testing.assert_frame_equal(first.predictions, second.predictions, check_exact=True)
+    assert first.summary == second.summary and first.curves == second.curves
     other = training.cross_validate(manifest, [feats], feats, config(seed=1))
-    assert not other[0].equals(first[0])
+    assert not other.predictions.equals(first.predictions)
 
 
 def test_features_of_different_shapes_are_refused(tmp_path, monkeypatch):

@@ -1,9 +1,11 @@
 """User commands: `python -m ecaser <command> ...` (also installed as `ecaser`)."""
 
 import argparse
+import json
+import sys
 
 from . import atomic, corpora
-from .errors import exit_on_input_error
+from .errors import InputError, exit_on_input_error
 from .params import CORPORA
 
 
@@ -12,6 +14,29 @@ def manifest(args):
     atomic.save_csv(args.out, rows)
     print(f"{args.corpus}: {len(rows)} utterances, {rows['speaker'].nunique()} speakers -> {args.out}")
     print(corpora.count_table(rows, args.corpus).to_string(index=False))
+
+
+def predict(args):
+    """Score every file; an unreadable one gets an error line and the others are still scored."""
+    from .predict import Predictor  # torch is imported only by the commands that need it
+
+    predictor = Predictor(args.model)
+    results = []
+    for path in args.files:
+        try:
+            probs = predictor(path)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            results.append({"file": path, "error": str(e)})
+            continue
+        emotion = max(probs, key=probs.get)
+        results.append({"file": path, "emotion": emotion, "probabilities": probs})
+        if not args.json:
+            print(f"{path}: {emotion}  " + "  ".join(f"{c} {p:.3f}" for c, p in probs.items()))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    if any("error" in r for r in results):
+        sys.exit(1)
 
 
 def parser():
@@ -25,6 +50,12 @@ def parser():
     m.add_argument("--seed", type=int, default=0, help="synthetic corpora only")
     m.add_argument("--size", type=float, default=1.0, help="synthetic corpora only: fraction of the class counts")
     m.set_defaults(run=manifest)
+
+    r = commands.add_parser("predict", help="the emotion of WAV files, by the trained proposed model")
+    r.add_argument("files", nargs="+", metavar="FILE.wav")
+    r.add_argument("--model", default="models/eca.pt", help="made by `dvc repro train_eca` (default: %(default)s)")
+    r.add_argument("--json", action="store_true", help="one JSON list on stdout")
+    r.set_defaults(run=predict)
     return p
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from dvclive import Live
 
-from . import atomic, corpora, dataset, models, params, training
+from . import atomic, corpora, dataset, models, params, predict, training
 from .errors import InputError
 
 RESULTS = Path("results")
@@ -54,37 +54,42 @@ def augmented_versions(versions, order, k):
     return ordered[:k], ordered[0]
 
 
-def run(p, family, name, train_versions, test_version, channel_scale, eca_blocks=(), eca_kernel=7, loss="focal"):
+def run(p, family, name, train_versions, test_version, channel_scale, eca_blocks=(), eca_kernel=7, loss="focal",
+        save_model=None):
+    """Train and score one configuration; with save_model, also keep its fold models for `ecaser predict`."""
     cfg = config(p, channel_scale, eca_blocks, eca_kernel, loss)
     model = cfg.model()  # refuses bad architecture params before any data is read
     manifest = dataset.load_manifest()
     train, test = features(train_versions, test_version, len(manifest))
     size = models.summary(model, test.shape[1:])
-    predictions, summary, curves, eca = training.cross_validate(manifest, train, test, cfg)
+    result = training.cross_validate(manifest, train, test, cfg)
 
     out = RESULTS / family / name
-    atomic.save_csv(out / "predictions.csv", predictions)
-    atomic.save_csv(out / "curves.csv", pd.DataFrame([c for fold in curves for c in fold]))
-    if eca:
-        atomic.save_json(out / "eca_weights.json", eca)
-    log_live(out / "live", curves, predictions, cfg.classes)
+    atomic.save_csv(out / "predictions.csv", result.predictions)
+    atomic.save_csv(out / "curves.csv", pd.DataFrame([c for fold in result.curves for c in fold]))
+    if result.eca_weights:
+        atomic.save_json(out / "eca_weights.json", result.eca_weights)
+    log_live(out / "live", result.curves, result.predictions, cfg.classes)
     atomic.save_json(out / "config.json", {
         "train": list(train_versions), "test": test_version, "channel_scale": channel_scale,
         "eca_blocks": list(cfg.eca_blocks), "eca_kernel": eca_kernel, "loss": loss, "classes": cfg.classes,
     })
-    summary["model"] = size
+    if save_model:
+        data = params.data(p)
+        predict.save(save_model, cfg, result.fold_models, params.stft_version(p, test_version), data["segment_s"])
+    summary = {**result.summary, "model": size}
     atomic.save_json(METRICS / family / f"{name}.json", summary)
-    return summary
+    return result
 
 
 def log_live(path, curves, predictions, classes):
     """Per-epoch curves averaged over folds, and the pooled confusion matrix, in dvclive's layout."""
     with Live(str(path), save_dvc_exp=False, dvcyaml=None, report=None) as live:
         for epoch in range(len(curves[0])):
+            live.step = epoch + 1  # dvclive's step is the epoch, counted from 1 as in curves.csv
             live.log_metric("train/loss", float(np.mean([fold[epoch]["train_loss"] for fold in curves])))
             for key in ("UA", "WA", "ACC"):
                 live.log_metric(f"test/{key}", float(np.mean([fold[epoch][key] for fold in curves])))
-            live.next_step()
         names = np.array(classes)
         live.log_sklearn_plot("confusion_matrix", names[predictions["true"]], names[predictions["pred"]],
                               name="confusion_matrix.json")

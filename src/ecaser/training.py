@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from . import folds, metrics, models
 from .losses import FocalLoss, class_weights
-from .runtime import device
+from .runtime import device, keep_freed_memory
 
 
 @dataclass
@@ -93,8 +93,17 @@ def autocast(dev):
     return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
 
 
+@dataclass
+class Result:
+    predictions: pd.DataFrame  # id, fold, true, pred, p_<class>: every clip once, from the fold that held it out
+    summary: dict  # metrics.summarise of the folds' last-epoch scores, plus best_test_epoch
+    curves: list  # per fold, per epoch: train_loss and test UA, WA, ACC
+    eca_weights: dict  # {block: {class: mean channel weights over the test clips of that class}}
+    fold_models: list  # per fold: {"state_dict", "mean", "std"}, enough to predict new clips
+
+
 def fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold, bar):
-    """Train one fold's model from scratch; return its last-epoch predictions and per-epoch curves."""
+    """Train one fold's model from scratch; return its last-epoch predictions, per-epoch curves and weights."""
     dev = device(cfg.device)
     torch.manual_seed(cfg.seed * 1000 + fold)
     model = cfg.model().to(dev, memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
@@ -126,20 +135,21 @@ def fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold,
         curves.append({"epoch": epoch, "train_loss": float(np.mean(losses)), **score})
         bar.set_postfix(fold=fold, epoch=epoch, loss=f"{curves[-1]['train_loss']:.3f}", UA=f"{score['UA']:.1f}")
         bar.update()
-    return probs, eca, curves
+    state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+             "mean": torch.from_numpy(mean), "std": torch.from_numpy(std)}
+    return probs, eca, curves, state
 
 
 def cross_validate(manifest, train_features, test_features, cfg):
-    """Run every fold; return the predictions table, the score summary, per-epoch curves and ECA weights.
-
-    ECA weights are each block's channel weights averaged per true class over all test folds.
-    """
+    """Run every fold; ECA weights are each block's channel weights averaged per true class over all test folds."""
+    keep_freed_memory()
     y = manifest["label_index"].to_numpy()
     splits = folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed)
-    rows, per_fold, curves, eca_sum = [], [], [], {}
+    rows, per_fold, curves, eca_sum, states = [], [], [], {}, []
     bar = tqdm(total=cfg.folds * cfg.epochs, desc="train", unit="epoch", disable=None, leave=False)
     for fold, (train_rows, test_rows) in enumerate(splits, start=1):
-        probs, eca, fold_curves = fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold, bar)
+        probs, eca, fold_curves, state = fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold, bar)
+        states.append(state)
         pred = probs.argmax(axis=1)
         per_fold.append(metrics.scores(y[test_rows], pred))
         curves.append([{"fold": fold, **c} for c in fold_curves])
@@ -156,7 +166,7 @@ def cross_validate(manifest, train_features, test_features, cfg):
                    for block, s in eca_sum.items()}
     summary = metrics.summarise(per_fold)
     summary["best_test_epoch"] = best_test_epoch(curves)
-    return predictions, summary, curves, eca_weights
+    return Result(predictions, summary, curves, eca_weights, states)
 
 
 def best_test_epoch(curves):

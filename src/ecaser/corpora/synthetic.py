@@ -161,7 +161,7 @@ def render(kind, seed, row):
     source = np.diff(flow, prepend=np.float32(0))  # lip radiation differentiates the flow
     excitation = (source / np.std(source) + 3 * t.breath * (0.3 + flow) * noise) * voiced
 
-    # Vocal tract: a filter per vowel (three per utterance), cross-faded so formants glide between syllables.
+    # Vocal tract: a filter per vowel (three vowels per utterance, for speed), cross-faded so formants glide.
     vowels = rng.choice(len(VOWELS), 3, replace=False)[rng.integers(0, 3, n_syl)]
     speech = np.zeros(n, np.float32)
     for v in np.unique(vowels):

@@ -1,0 +1,46 @@
+"""The `report` stage: every training run -> metrics/summary.json, plots/*.png and reports/report.md.
+
+    build(params.load(), root=".")
+
+Reads only what the training stages wrote under root (metrics/, results/), so tests point it at a fake tree.
+"""
+
+from pathlib import Path
+
+from .. import atomic
+from ..metrics import KEYS
+from . import collect, figures, markdown
+
+SWEEPS = ("cnn_sweep", "eca_kernels", "eca_blocks", "augment_cnn", "augment_eca")
+
+
+def scores(run):
+    return {key: float(run[key]) for key in KEYS}
+
+
+def summary(results):
+    """The headline numbers, flat enough for `dvc metrics diff` to line up run against run.
+
+    best.<family> is the family's best run by test ACC (the paper's choice, made on test scores);
+    best.augment_cnn / best.augment_eca are Table 6's augmentation rows.
+    """
+    best = {family: results.best(family) for family in SWEEPS}
+    out = {
+        "ablation": {key: scores(run) for key, _, run, _ in collect.ablation(results)},
+        "best": {family: {"run": run["run"], **scores(run)} for family, run in best.items() if run is not None},
+    }
+    if "eca/proposed" in results.runs.index:
+        run = results.runs.loc["eca/proposed"]
+        out["proposed"] = {**scores(run), **{f"{key}_std": float(run[f"{key}_std"]) for key in KEYS},
+                           "best_test_epoch_ACC": float(run["best_ACC"]),
+                           "parameters": int(run["parameters"]), "flops": int(run["flops"])}
+    return out
+
+
+def build(p, root="."):
+    root = Path(root)
+    results = collect.load(root)
+    atomic.save_json(root / "metrics" / "summary.json", summary(results))
+    written = figures.draw(results, root / "plots")
+    with atomic.atomic_path(root / "reports" / "report.md") as tmp:
+        tmp.write_text(markdown.render(p, results, written) + "\n")

@@ -1,0 +1,53 @@
+"""The proposed model as a predictor of new WAV files: the cross-validation's fold models, as an ensemble.
+
+The fold models of the `train_eca` stage are kept rather than a model retrained on the whole corpus: they are
+the models the reported scores belong to, and keeping them costs no extra training. A file's prediction is
+the mean of the folds' class probabilities, each fold with its own training-fold normalisation.
+"""
+
+from pathlib import Path
+
+import torch
+
+from . import atomic, audio, features, models
+from .errors import InputError
+
+
+def save(path, cfg, fold_models, stft, segment_s):
+    bundle = {
+        "classes": list(cfg.classes),
+        "model": {"channel_scale": cfg.channel_scale, "base_channels": cfg.base_channels,
+                  "eca_blocks": list(cfg.eca_blocks), "eca_kernel": cfg.eca_kernel},
+        "stft": dict(stft),
+        "segment_s": segment_s,
+        "folds": fold_models,
+    }
+    with atomic.atomic_path(path) as tmp:
+        torch.save(bundle, tmp)
+
+
+class Predictor:
+    def __init__(self, path):
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: model not found (make it with `dvc repro train_eca`)")
+        bundle = torch.load(path, weights_only=True)
+        self.classes, self.stft = bundle["classes"], bundle["stft"]
+        self.length = round(bundle["segment_s"] * self.stft["sample_rate"])
+        self.logmel = features.LogMel(**self.stft)
+        m = bundle["model"]
+        self.folds = []
+        for fold in bundle["folds"]:
+            model = models.build(len(self.classes), m["channel_scale"], m["eca_blocks"], m["eca_kernel"],
+                                 m["base_channels"])
+            model.load_state_dict(fold["state_dict"])
+            self.folds.append((model.eval(), fold["mean"], fold["std"]))
+
+    @torch.inference_mode()
+    def __call__(self, path):
+        """Class probabilities of one file: any rate, mono or stereo, any length (segmented as in training)."""
+        x, sr = audio.read(path)
+        clip = audio.segment(x, sr, self.stft["sample_rate"], self.length, path)
+        logmel = self.logmel(torch.from_numpy(clip)[None])
+        probs = [model(((logmel - mean) / std)[:, None]).softmax(dim=1)[0] for model, mean, std in self.folds]
+        return dict(zip(self.classes, torch.stack(probs).mean(dim=0).tolist()))

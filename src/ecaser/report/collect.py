@@ -1,0 +1,128 @@
+"""What the training stages wrote, as tables: one row per run, and one row per run and fold.
+
+Runs are found from metrics/<family>/<run>.json and described by results/<family>/<run>/config.json, not
+by parsing params.yaml or run names, so the report follows whatever grid was trained and skips absent
+families.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..metrics import KEYS
+from . import paper
+
+FAMILIES = ("cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "augment_cnn", "augment_eca")
+AUGMENT = {"augment_cnn": "CNN", "augment_eca": "CNN + ECA"}
+
+
+def natural(text):
+    """Sort key that puts v2 before v10 and last2 before last10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text))]
+
+
+def signature(config):
+    """What decides a run's numbers, so that equal runs of different families can stand in for each other."""
+    kernel = config["eca_kernel"] if config["eca_blocks"] else None  # no ECA block: the kernel changes nothing
+    return json.dumps([config["train"], config["test"], config["channel_scale"], config["eca_blocks"], kernel,
+                       config["loss"]])
+
+
+def describe(config):
+    """A model's name in figures: CNN, or where its ECA blocks sit and their kernel."""
+    name = f"CNN, {config['loss'].replace('_', ' ')}"
+    if config["eca_blocks"]:
+        name += f" + ECA (blocks {', '.join(map(str, config['eca_blocks']))}; k = {config['eca_kernel']})"
+    return name
+
+
+def read_json(path):
+    if not path.is_file():
+        raise InputError(f"{path}: not found; re-run the training stage that writes it")
+    return json.loads(path.read_text())
+
+
+@dataclass
+class Results:
+    """The runs of every family present under root, and their per-fold scores."""
+
+    root: Path
+    runs: pd.DataFrame  # index: run id "family/run"
+    folds: pd.DataFrame  # id, fold, UA, WA, ACC
+
+    def family(self, family):
+        return self.runs[self.runs["family"] == family]
+
+    def fold_scores(self, runs):
+        """Per-fold scores of `runs` with the runs' own columns: the long form seaborn aggregates."""
+        return self.folds.merge(runs.drop(columns=[*KEYS]), left_on="id", right_index=True)
+
+    def best(self, family):
+        """The family's run with the highest mean test ACC: chosen on test scores, as the paper chose it."""
+        runs = self.family(family)
+        return None if runs.empty else runs.loc[runs["ACC"].idxmax()]
+
+    def run(self, source):
+        """A run by id, or a family's best run."""
+        return self.runs.loc[source] if source in self.runs.index else self.best(source)
+
+    def predictions(self, run_id):
+        return pd.read_csv(self.root / "results" / run_id / "predictions.csv")
+
+    def curves(self, run_id):
+        return pd.read_csv(self.root / "results" / run_id / "curves.csv")
+
+    def eca_weights(self, run_id):
+        """{block: {class: per-channel mean weight}}; {} for a run without ECA blocks, which writes no file."""
+        path = self.root / "results" / run_id / "eca_weights.json"
+        return read_json(path) if path.is_file() else {}
+
+
+def load(root="."):
+    root = Path(root)
+    runs, folds = [], []
+    for family in FAMILIES:
+        for path in sorted((root / "metrics" / family).glob("*.json"), key=natural):
+            run_id = f"{family}/{path.stem}"
+            m = read_json(path)
+            config = read_json(root / "results" / run_id / "config.json")
+            runs.append({
+                "id": run_id, "family": family, "run": path.stem, "model": describe(config),
+                "version": config["test"], "K": len(config["train"]), "channel_scale": config["channel_scale"],
+                "last": len(config["eca_blocks"]), "eca_kernel": config["eca_kernel"],
+                "order": path.stem.rsplit("-", 1)[0] if family in AUGMENT else None,
+                "classes": config["classes"], "signature": signature(config), "config": config,
+                **{key: m[key]["mean"] for key in KEYS}, **{f"{key}_std": m[key]["std"] for key in KEYS},
+                **{f"best_{key}": m["best_test_epoch"][key] for key in KEYS}, **m["model"],
+            })
+            folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in m["folds"].items()]
+    if not runs:
+        raise InputError(f"{root / 'metrics'}: no training runs found; run the training stages first")
+    return Results(root, pd.DataFrame(runs).set_index("id"), pd.DataFrame(folds))
+
+
+def ablation(results):
+    """Table 6's rows that were trained: (summary key, row label, run row, the paper's numbers by corpus)."""
+    rows = [(key, label, results.run(source), published) for key, label, source, published in paper.TABLE6]
+    return [row for row in rows if row[2] is not None]
+
+
+def augmentation(results):
+    """Per-fold scores of the augmentation runs by model, order and K.
+
+    K = 1 trains on the test version alone: where that size was not trained as augmentation, any run of
+    another family with the same configuration is that point (e.g. cnn_sweep/v1-n4 for ascending CNN).
+    """
+    parts = []
+    for family, model in AUGMENT.items():
+        for order, runs in results.family(family).groupby("order"):
+            if 1 not in set(runs["K"]):
+                config = runs.iloc[0]["config"]
+                alone = signature({**config, "train": [config["test"]]})
+                runs = pd.concat([runs, results.runs[results.runs["signature"] == alone].head(1)])
+            parts.append(runs.assign(model=model, order=order, K=runs["K"].where(runs["family"] == family, 1)))
+    return results.fold_scores(pd.concat(parts)) if parts else None

@@ -1,0 +1,126 @@
+"""reports/report.md: what was run and at what scale, then this run's numbers beside the paper's."""
+
+import pandas as pd
+
+from ..metrics import KEYS
+from . import paper
+from .collect import ablation, natural
+
+OPTIMISTIC = "ACC, best epoch on the test fold (optimistic; not our protocol)"
+# (heading, figure, families it needs, whether their run tables follow)
+SECTIONS = [
+    ("Fig. 6: channel scale and STFT version (CNN, no attention)", "fig6_channel_scale.png", ["cnn_sweep"], True),
+    ("Fig. 7: with and without the original ECA", "fig7_original_eca.png", ["eca_original"], False),
+    ("Fig. 8: ECA kernel and STFT version", "fig8_eca_kernel.png", ["eca_kernels"], True),
+    ("Fig. 9: ECA position (last K blocks) and kernel", "fig9_eca_blocks.png", ["eca_blocks"], True),
+    ("Fig. 10-11: multi-STFT augmentation", "fig10_11_augmentation.png", ["augment_cnn", "augment_eca"], True),
+    ("Fig. 12-13: confusion matrices of the ablation models", "fig12_13_confusion.png",
+     ["cnn", "eca_original", "eca", "augment_cnn", "augment_eca"], False),
+    ("Fig. 14-15: ECA channel weights per emotion (blocks of the proposed model)", "fig14_15_eca_weights.png",
+     ["eca"], False),
+    ("Training curves (proposed model and CNN)", "training_curves.png", ["cnn", "eca"], False),
+]
+BEST = "chosen on test scores, as the paper chose it: optimistic"
+
+
+def table(rows):
+    """Markdown table of already formatted cells (no number re-parsing: 84.50 stays 84.50)."""
+    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
+
+
+def pm(run, key):
+    return f"{run[key]:.2f} ± {run[f'{key}_std']:.2f}"
+
+
+def scores(run):
+    return {key: pm(run, key) for key in KEYS}
+
+
+def epochs(n):
+    return f"{n} epoch{'s' * (n != 1)}"
+
+
+def header(p, results):
+    corpus = p["data"]["corpus"]
+    real = paper.NAMES[paper.corpus(corpus)]
+    runs = results.runs
+    versions = sorted({v for config in runs["config"] for v in [*config["train"], config["test"]]}, key=natural)
+    lines = ["# Speech emotion recognition with a CNN and ECA: report", ""]
+    if corpus.startswith("synthetic-"):
+        lines += [f"**These are demo numbers on a synthetic corpus (`{corpus}`), not a reproduction of the paper.** "
+                  f"The corpus copies {real}'s classes; the paper's {real} numbers beside ours are the target "
+                  "a run on the real corpus is compared against.", ""]
+    lines += [
+        f"- **Corpus:** `{corpus}`; {len(runs.iloc[0]['classes'])} classes: {', '.join(runs.iloc[0]['classes'])}.",
+        f"- **Protocol:** {p['cv']['folds']}-fold cross-validation ({p['cv']['protocol']}), "
+        f"{epochs(p['train']['epochs'])}; scores of the last epoch; the test fold never chooses anything. "
+        "± is the standard deviation over folds.",
+        f"- **Scale:** channel scale n = {p['model']['channel_scale']} (paper: {paper.CHANNEL_SCALE}), "
+        f"{epochs(p['train']['epochs'])} (paper: {paper.EPOCHS}); ablation models on {p['model']['version']}; "
+        f"STFT versions trained or tested: {', '.join(versions)}.",
+        f"- Where a configuration is called best, it was {BEST}.",
+    ]
+    return lines
+
+
+def ablation_table(p, results):
+    real = paper.corpus(p["data"]["corpus"])
+    name = paper.NAMES[real]
+    rows = []
+    for _, label, run, published in ablation(results):
+        rows.append({"method": label, "run": run.name, **{f"{k} (this run)": v for k, v in scores(run).items()},
+                     **{f"{k} (paper, {name})": f"{x:.2f}" for k, x in zip(KEYS, published[real])},
+                     OPTIMISTIC: f"{run['best_ACC']:.2f}"})
+    missing = [label for _, label, source, _ in paper.TABLE6 if results.run(source) is None]
+    chosen = [label for _, label, source, _ in paper.TABLE6 if "/" not in source and label not in missing]
+    lines = ["## Table 6: ablation", ""]
+    lines += [table(rows), ""] if rows else []
+    lines += [f"{'; '.join(chosen)}: the family's best run by test ACC ({BEST}).", ""] if chosen else []
+    return lines + ([f"_Not trained, so not shown: {'; '.join(missing)}._", ""] if missing else [])
+
+
+def model_table(p, results):
+    ids = [i for i in ("cnn/focal", "eca_original/adaptive", "eca/proposed") if i in results.runs.index]
+    rows = [{"model": run["model"], "run": i, "parameters": f"{run['parameters']:,}",
+             "FLOPs (M)": f"{run['flops'] / 1e6:,.1f}", **scores(run), OPTIMISTIC: f"{run['best_ACC']:.2f}"}
+            for i, run in results.runs.loc[ids].iterrows()]
+    lines = ["## Table 4: models", ""]
+    lines += [table(rows), ""] if rows else ["_Skipped: no runs of cnn, eca_original or eca._", ""]
+    return lines + [f"The paper's proposed model (n = {paper.CHANNEL_SCALE}, 4 IEMOCAP classes, ECA k = 7 after "
+                    f"blocks 5 and 6) has {paper.PARAMETERS:,} parameters; ours has n = "
+                    f"{p['model']['channel_scale']}. FLOPs count 2 per multiply-add of one clip's forward pass.", ""]
+
+
+def family_table(p, results, family):
+    runs = results.family(family)
+    rows = [{"run": run["run"], "trained on -> tested on": f"{', '.join(run['config']['train'])} -> {run['version']}",
+             **scores(run)} for _, run in runs.iterrows()]
+    best = results.best(family)
+    lines = [f"`{family}`:", "", table(rows), "",
+             f"Best by mean test ACC ({BEST}): `{best['run']}`, UA {best['UA']:.2f}, WA {best['WA']:.2f}, "
+             f"ACC {best['ACC']:.2f}."]
+    if family == "cnn_sweep":
+        real = paper.corpus(p["data"]["corpus"])
+        config, published = paper.BEST_SWEEP[real]
+        lines[-1] += (f" The paper's best ({paper.NAMES[real]}): {config}, UA {published[0]:.2f}, "
+                      f"WA {published[1]:.2f}, ACC {published[2]:.2f}.")
+    return lines + [""]
+
+
+def section(p, results, written, heading, figure, families, tables):
+    lines = [f"## {heading}", ""]
+    missing = [f for f in families if results.family(f).empty]
+    if figure not in written:
+        why = f"no runs of {', '.join(f'`{f}`' for f in missing)} under metrics/" if missing else "nothing to draw"
+        return lines + [f"_Skipped: {why}._", ""]
+    lines += [f"![{heading}](../plots/{figure})", ""]
+    for family in families if tables else []:
+        lines += [f"_No runs of `{family}`._", ""] if family in missing else family_table(p, results, family)
+    return lines
+
+
+def render(p, results, written):
+    lines = [*header(p, results), "", *ablation_table(p, results), *model_table(p, results)]
+    for heading, figure, families, tables in SECTIONS:
+        lines += section(p, results, written, heading, figure, families, tables)
+    return "\n".join(lines)

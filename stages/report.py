@@ -1,0 +1,18 @@
+"""Stage `report`: the headline metrics, the paper's figures and the Markdown report from every training run.
+
+    python stages/report.py
+
+Writes metrics/summary.json, plots/*.png and reports/report.md; reads metrics/ and results/ of the training stages.
+"""
+
+from ecaser import params, report
+from ecaser.errors import exit_on_input_error
+
+
+@exit_on_input_error
+def main():
+    report.build(params.load())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The report stage on fake results trees written by the training stages' own code (experiment.run).
+
+Only the training itself is faked: a run's `quality` decides how many clips of each class it gets right,
+so the tests know which run is best without training anything.
+"""
+
+import json
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ecaser import dataset, experiment, metrics, models, report, training
+from ecaser.report import collect, figures
+
+REPO = Path(__file__).resolve().parents[1]
+COUNTS = [12, 8, 6, 4]  # clips per class; unequal, so UA and WA differ
+
+
+def params(corpus):
+    p = yaml.safe_load((REPO / "params.yaml").read_text())
+    p["data"].update(corpus=corpus, root="corpus")  # a real corpus needs a root; nothing here reads it
+    p["cv"]["folds"], p["train"]["epochs"] = 2, 2
+    return p
+
+
+def manifest(classes):
+    labels = np.repeat(np.arange(len(classes)), COUNTS[: len(classes)])
+    return pd.DataFrame({"id": [f"u{i:03d}" for i in range(len(labels))], "label_index": labels})
+
+
+def fake_cross_validate(quality):
+    """training.cross_validate's outputs for a run that gets a share `quality` of each class right in fold 1,
+    0.2 less in fold 2, and 0.1 more at epoch 1 than at the last epoch (so the best test epoch is epoch 1)."""
+
+    def cross_validate(rows, train_features, test_features, cfg):
+        y = rows["label_index"].to_numpy()
+        rank = rows.groupby("label_index").cumcount().to_numpy()
+        fold = rank % 2 + 1
+        place = (rank // 2 + 1) / (np.bincount(y)[y] / 2)  # position of a clip within its class and fold, in (0, 1]
+
+        def pred(q):
+            return np.where(place <= q - 0.2 * (fold - 1), y, (y + 1) % len(cfg.classes))
+
+        curves = [[{"fold": f, "epoch": e, "train_loss": 1.0 / e, **metrics.scores(y[fold == f], pred(q)[fold == f])}
+                   for e, q in ((1, quality + 0.1), (2, quality))] for f in (1, 2)]
+        final = pred(quality)
+        predictions = pd.DataFrame({"id": rows["id"], "fold": fold, "true": y, "pred": final})
+        predictions[[f"p_{c}" for c in cfg.classes]] = np.eye(len(cfg.classes))[final]
+        summary = metrics.summarise([{k: fold_curves[-1][k] for k in metrics.KEYS} for fold_curves in curves])
+        summary["best_test_epoch"] = training.best_test_epoch(curves)
+        rng = np.random.default_rng(0)
+        width = cfg.base_channels * cfg.channel_scale
+        eca = {b: {c: rng.uniform(size=width * b).tolist() for c in cfg.classes} for b in cfg.eca_blocks}
+        return training.Result(predictions, summary, curves, eca, fold_models=[])
+
+    return cross_validate
+
+
+def write_tree(root, corpus, classes, runs):
+    """Run experiment.run for each (family, run, quality, keyword arguments) with the training faked."""
+    p = params(corpus)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setattr(experiment.corpora, "classes", lambda corpus: classes)
+        mp.setattr(dataset, "load_manifest", lambda: manifest(classes))
+        mp.setattr(dataset, "load_features", lambda version, n: np.zeros((n, 64, 40), np.float16))
+        # a forward pass per run only to count FLOPs (test_models checks that count) would dominate the runtime
+        mp.setattr(models, "summary", lambda model, shape: {
+            "parameters": sum(w.numel() for w in model.parameters()), "flops": 1_000_000})
+        for family, name, quality, kw in runs:
+            mp.setattr(training, "cross_validate", fake_cross_validate(quality))
+            kw = {"train_versions": ["v8"], "channel_scale": 1, **kw}
+            experiment.run(p, family, name, test_version=kw["train_versions"][0], **kw)
+    return p
+
+
+def augment(model, order, k, quality):
+    train, _ = experiment.augmented_versions([f"v{i}" for i in range(1, 9)], order, k)
+    eca = {"eca_blocks": (5, 6), "eca_kernel": 7} if model == "eca" else {}
+    return f"augment_{model}", f"{order}-{k}", quality, {"train_versions": train, **eca}
+
+
+FULL = [
+    *[("cnn_sweep", f"{v}-n{n}", q, {"train_versions": [v], "channel_scale": n})
+      for v, n, q in (("v1", 1, 0.4), ("v8", 1, 0.5), ("v1", 2, 0.7), ("v8", 2, 0.6))],
+    ("cnn", "focal", 0.5, {}),
+    ("cnn", "cross_entropy", 0.4, {"loss": "cross_entropy"}),
+    *[("eca_kernels", f"{v}-k{k}", q, {"train_versions": [v], "eca_blocks": (5, 6), "eca_kernel": k})
+      for v, k, q in (("v8", 3, 0.5), ("v8", 7, 0.6), ("v1", 7, 0.45))],
+    *[("eca_blocks", f"last{n}-k7", q, {"eca_blocks": tuple(range(7 - n, 7))}) for n, q in ((2, 0.6), (6, 0.4))],
+    ("eca_original", "adaptive", 0.3, {"eca_blocks": (1, 2, 3, 4, 5, 6), "eca_kernel": "adaptive"}),
+    ("eca", "proposed", 0.6, {"eca_blocks": (5, 6)}),
+    augment("cnn", "ascending", 2, 0.5), augment("cnn", "descending", 2, 0.6), augment("cnn", "descending", 4, 0.8),
+    augment("eca", "ascending", 2, 0.9), augment("eca", "descending", 2, 0.7), augment("eca", "descending", 4, 0.5),
+]
+EMODB_LIKE = ["anger", "boredom", "neutral"]
+PARTIAL = [("cnn", "focal", 0.5, {}), ("eca", "proposed", 0.6, {"eca_blocks": (5, 6)}),
+           augment("eca", "descending", 2, 0.7)]
+IEMOCAP = ["angry", "sad", "happy", "neutral"]
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    root = tmp_path_factory.mktemp("full")
+    p = write_tree(root, "synthetic-emodb", EMODB_LIKE, FULL)
+    report.build(p, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory):
+    root = tmp_path_factory.mktemp("partial")
+    p = write_tree(root, "iemocap", IEMOCAP, PARTIAL)
+    (root / "plots").mkdir()
+    (root / "plots/fig6_channel_scale.png").write_bytes(b"from an earlier run that had a channel sweep")
+    report.build(p, root)
+    return root
+
+
+def scores(root, run_id):
+    m = json.loads((root / "metrics" / f"{run_id}.json").read_text())
+    return {key: m[key]["mean"] for key in metrics.KEYS}
+
+
+def test_summary_holds_the_runs_own_numbers(full):
+    summary = json.loads((full / "metrics/summary.json").read_text())
+    rows = {"cnn_cross_entropy": "cnn/cross_entropy", "cnn_focal": "cnn/focal",
+            "original_eca": "eca_original/adaptive", "our_eca": "eca/proposed",
+            "stft_augmentation": "augment_cnn/descending-4", "both": "augment_eca/ascending-2"}
+    assert summary["ablation"] == {key: scores(full, run_id) for key, run_id in rows.items()}
+    best = {"cnn_sweep": "v1-n2", "eca_kernels": "v8-k7", "eca_blocks": "last2-k7",
+            "augment_cnn": "descending-4", "augment_eca": "ascending-2"}
+    assert summary["best"] == {f: {"run": run, **scores(full, f"{f}/{run}")} for f, run in best.items()}
+    proposed = json.loads((full / "metrics/eca/proposed.json").read_text())
+    assert summary["proposed"]["ACC_std"] == proposed["ACC"]["std"]
+    assert summary["proposed"]["best_test_epoch_ACC"] == proposed["best_test_epoch"]["ACC"] > proposed["ACC"]["mean"]
+    assert summary["proposed"]["parameters"] == proposed["model"]["parameters"]
+
+
+def test_every_figure_is_a_readable_png(full):
+    for name in figures.FIGURES:
+        image = matplotlib.image.imread(full / "plots" / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100, name
+    assert not list((full / "plots").glob(".*.tmp"))
+
+
+def test_unaugmented_runs_stand_in_for_k1(full):
+    augmented = collect.augmentation(collect.load(full))
+    k1 = augmented[augmented["K"] == 1].groupby(["model", "order"])["id"].first().to_dict()
+    assert k1 == {("CNN", "ascending"): "cnn_sweep/v1-n1", ("CNN", "descending"): "cnn_sweep/v8-n1",
+                  ("CNN + ECA", "ascending"): "eca_kernels/v1-k7", ("CNN + ECA", "descending"): "eca_kernels/v8-k7"}
+    first = augmented[augmented["id"] == "cnn_sweep/v1-n1"]
+    assert first["ACC"].mean() == pytest.approx(scores(full, "cnn_sweep/v1-n1")["ACC"])
+
+
+def test_report_states_the_setup_and_puts_the_papers_emodb_numbers_beside_ours(full):
+    text = (full / "reports/report.md").read_text()
+    assert "**These are demo numbers on a synthetic corpus (`synthetic-emodb`)" in text.split("\n## ")[0]
+    assert "classes: anger, boredom, neutral" in text and "2-fold cross-validation (stratified)" in text
+    assert "scores of the last epoch; the test fold never chooses anything" in text
+    proposed = json.loads((full / "metrics/eca/proposed.json").read_text())
+    row = next(line for line in text.splitlines() if line.startswith("| + our ECA "))
+    assert f"{proposed['UA']['mean']:.2f} ± {proposed['UA']['std']:.2f}" in row
+    assert "85.48" in row and f"{proposed['best_test_epoch']['ACC']:.2f}" in row
+    assert "best epoch on the test fold (optimistic; not our protocol)" in text
+    assert "chosen on test scores" in text and "Skipped" not in text
+    for name in figures.FIGURES:
+        assert f"](../plots/{name})" in text
+
+
+def test_real_corpus_with_missing_families_is_reported_with_notes(partial):
+    text = (partial / "reports/report.md").read_text()
+    assert "synthetic" not in text and "classes: angry, sad, happy, neutral" in text
+    row = next(line for line in text.splitlines() if line.startswith("| + our ECA "))
+    assert "79.37" in row and "85.48" not in row
+    assert "_Skipped: no runs of `cnn_sweep` under metrics/._" in text
+    assert "_Not trained, so not shown: CNN, cross entropy; + original ECA; + STFT augmentation._" in text
+    assert "_No runs of `augment_cnn`._" in text
+    written = {p.name for p in (partial / "plots").glob("*.png")}  # the stale fig6 is gone too
+    assert written == {"fig10_11_augmentation.png", "fig12_13_confusion.png", "fig14_15_eca_weights.png",
+                       "training_curves.png"}
+    summary = json.loads((partial / "metrics/summary.json").read_text())
+    assert set(summary["ablation"]) == {"cnn_focal", "our_eca", "both"} and set(summary["best"]) == {"augment_eca"}
+    k1 = collect.augmentation(collect.load(partial)).query("K == 1")
+    assert set(k1["id"]) == {"eca/proposed"}
