@@ -110,3 +110,20 @@ def test_flops_of_the_cnn_by_hand():
     flops += 2 * 96 * 96 + 2 * 96 * 3
     assert summary(model, (64, 32))["flops"] == flops
     assert model.training  # summary puts the mode back
+
+
+def test_model_summary_command_prints_the_papers_parameter_count(capsys):
+    from ecaser.cli import main
+
+    main(["model-summary", "--channel-scale", "4", "--classes", "4", "--eca-blocks", "5", "6",
+          "--eca-kernel", "7", "--input", "64x301"])
+    out = capsys.readouterr().out
+    assert "parameters  2,734,482" in out and "FLOPs" in out
+
+
+def test_model_summary_refuses_a_malformed_input_size(capsys):
+    from ecaser.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["model-summary", "--input", "64by601"])
+    assert "error: --input must look like 64x601" in capsys.readouterr().err

@@ -64,3 +64,20 @@ def test_missing_key_is_named():
     del p["stft"]["n_mels"]
     with pytest.raises(InputError, match="missing key 'stft.n_mels'"):
         params.stft_version(p, "v1")
+
+
+def keys(node, prefix=""):
+    if not isinstance(node, dict):
+        return {prefix}
+    return set().union(*(keys(v, f"{prefix}.{k}") for k, v in node.items()))
+
+
+@pytest.mark.parametrize("name, corpus, segment_s", [("paper-emodb", "emodb", 3.0), ("paper-iemocap", "iemocap", 6.0)])
+def test_paper_scale_configs_match_params_yaml_key_for_key(name, corpus, segment_s):
+    paper = yaml.safe_load(open(f"configs/{name}.yaml"))
+    assert keys(paper) == keys(REPO_PARAMS)
+    paper["data"]["root"] = "/corpus"
+    data = params.data(paper)
+    assert (data["corpus"], data["segment_s"]) == (corpus, segment_s)
+    assert paper["train"]["epochs"] == 100 and paper["cv"]["folds"] == 5 and paper["model"]["channel_scale"] == 4
+    assert paper["sweep"]["channel_scales"] == list(range(1, 9)) and len(paper["sweep"]["versions"]) == 8

@@ -39,6 +39,19 @@ def predict(args):
         sys.exit(1)
 
 
+def model_summary(args):
+    from . import models  # torch is imported only by the commands that need it
+
+    try:
+        n_mels, frames = (int(v) for v in args.input.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--input must look like 64x601 (mel bands x frames), got {args.input!r}") from None
+    model = models.build(args.classes, args.channel_scale, args.eca_blocks, args.eca_kernel)
+    size = models.summary(model, (n_mels, frames))
+    print(f"parameters  {size['parameters']:,}")
+    print(f"FLOPs       {size['flops']:,}  ({size['flops'] / 1e9:.2f} G per clip of {n_mels}x{frames}, torch's count)")
+
+
 def parser():
     p = argparse.ArgumentParser(prog="ecaser", description=__doc__)
     commands = p.add_subparsers(dest="command", required=True)
@@ -50,6 +63,14 @@ def parser():
     m.add_argument("--seed", type=int, default=0, help="synthetic corpora only")
     m.add_argument("--size", type=float, default=1.0, help="synthetic corpora only: fraction of the class counts")
     m.set_defaults(run=manifest)
+
+    s = commands.add_parser("model-summary", help="a model's parameters and FLOPs (the paper's Table 4)")
+    s.add_argument("--channel-scale", type=int, default=4)
+    s.add_argument("--classes", type=int, default=4)
+    s.add_argument("--eca-blocks", type=int, nargs="*", default=[])
+    s.add_argument("--eca-kernel", type=lambda k: k if k == "adaptive" else int(k), default=7)
+    s.add_argument("--input", default="64x601", help="mel bands x frames (default: %(default)s)")
+    s.set_defaults(run=model_summary)
 
     r = commands.add_parser("predict", help="the emotion of WAV files, by the trained proposed model")
     r.add_argument("files", nargs="+", metavar="FILE.wav")
