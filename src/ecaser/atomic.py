@@ -25,12 +25,6 @@ def atomic_path(path):
             os.remove(tmp)
 
 
-def save_npy(path, array):
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, array)
-
-
 def save_csv(path, frame):
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)

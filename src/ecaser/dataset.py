@@ -47,11 +47,11 @@ def feature_path(version):
     return FEATURES / f"{version}.npy"
 
 
-def compute_features(version, settings, batch_size, segments=SEGMENTS / "audio.npy", out=None):
+def compute_features(version, settings, batch_size):
     """Log-Mel features of every segment for one STFT version, written as float16 [N, n_mels, T]."""
-    clips = load_audio(segments)
+    clips = load_audio()
     shape = (len(clips), settings["n_mels"], features.frames(clips.shape[1], settings["hop_length"]))
-    with atomic.open_npy(out or feature_path(version), shape, np.float16) as array:
+    with atomic.open_npy(feature_path(version), shape, np.float16) as array:
         features.compute(clips, array, settings, batch_size, desc=f"stft {version}")
 
 
