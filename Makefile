@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test venv clean-venv
+.PHONY: repro test bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -20,6 +20,10 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH pytest
+
+bench: $(STAMP)
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/features.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/train_step.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,76 @@
+"""One training step of the paper's CNN on the CPU: samples/s, FLOPs, and how close it gets to matmul speed.
+
+A step is what training.fit_fold does per batch: channels_last model, batch 36, weighted focal loss,
+backward, Adam, after runtime.keep_freed_memory(). Models: n = 1 and n = 4 with ECA in blocks 5, 6
+(kernel 7), on EMODB-sized input (64x301, 7 classes) and IEMOCAP-sized input (64x601, 4 classes).
+FLOPs are torch's FlopCounterMode count of one forward + backward. The machine is shared and noisy, so
+each model's rate is set against a float32 2048x2048 torch.mm timed just before it: the fraction of
+matmul FLOP/s is the figure to compare across machines and runs, not the absolute rates.
+"""
+
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ecaser import models
+from ecaser.losses import FocalLoss
+from ecaser.runtime import keep_freed_memory
+from table import show
+
+BATCH, MM_SIZE, MM_RUNS = 36, 2048, 5
+CASES = [  # (channel scale n, frames, classes, timed steps after one counted and one warm-up step)
+    (1, 301, 7, 8), (4, 301, 7, 5), (1, 601, 4, 8), (4, 601, 4, 3),
+]
+
+
+def matmul_flops():
+    a, b = torch.randn(MM_SIZE, MM_SIZE), torch.randn(MM_SIZE, MM_SIZE)
+    torch.mm(a, b)
+    times = []
+    for _ in range(MM_RUNS):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - start)
+    return 2 * MM_SIZE**3 / np.median(times)
+
+
+def step_fn(n, frames, classes):
+    torch.manual_seed(0)
+    model = models.build(classes, n, (5, 6), 7).to(memory_format=torch.channels_last)
+    loss_fn = FocalLoss(1.0, torch.ones(classes))
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randn(BATCH, 1, 64, frames), torch.randint(classes, (BATCH,))
+
+    def step():
+        loss = loss_fn(model(x), y)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+
+    return step
+
+
+def main():
+    keep_freed_memory()
+    rows = []
+    for n, frames, classes, steps in CASES:
+        step = step_fn(n, frames, classes)
+        with FlopCounterMode(display=False) as counter:
+            step()
+        step()
+        times = []
+        for _ in range(steps):
+            start = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - start)
+        flops, seconds, peak = counter.get_total_flops(), float(np.median(times)), matmul_flops()
+        rows.append([f"n={n} 64x{frames} ({classes} classes)", steps, f"{BATCH / seconds:.1f}", f"{flops / 1e9:.1f}",
+                     f"{flops / seconds / 1e9:.1f}", f"{peak / 1e9:.1f}", f"{flops / seconds / peak:.0%}"])
+    show(f"training step, batch {BATCH}, {torch.get_num_threads()} threads, median of the timed steps",
+         ["model", "steps", "samples/s", "GFLOP/step", "GFLOP/s", f"mm{MM_SIZE} GFLOP/s", "of mm"], rows)
+
+
+if __name__ == "__main__":
+    main()
