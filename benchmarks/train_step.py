@@ -38,7 +38,7 @@ def matmul_flops():
 
 def step_fn(n, frames, classes):
     torch.manual_seed(0)
-    model = models.build(classes, n, (5, 6), 7).to(memory_format=torch.channels_last)
+    model = models.build(classes, n, (5, 6), "eca", 7).to(memory_format=torch.channels_last)
     loss_fn = FocalLoss(1.0, torch.ones(classes))
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     x, y = torch.randn(BATCH, 1, 64, frames), torch.randint(classes, (BATCH,))

@@ -18,7 +18,7 @@ def main(model, order, k):
     eca = model == "eca"
     experiment.run(
         p, f"augment_{model}", f"{order}-{k}", train, test, channel_scale=params.get(p, "model.channel_scale"),
-        eca_blocks=tuple(params.get(p, "eca.blocks")) if eca else (), eca_kernel=params.get(p, "eca.kernel"),
+        attention_blocks=tuple(params.get(p, "eca.blocks")) if eca else (), eca_kernel=params.get(p, "eca.kernel"),
     )
 
 

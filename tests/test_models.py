@@ -7,25 +7,25 @@ from torch import nn
 
 from ecaser.errors import InputError
 from ecaser.models import build, summary
-from ecaser.models.attention import ECA, adaptive_kernel
+from ecaser.models.attention import ECA, MHSA, adaptive_kernel
 from ecaser.models.cnn import CNN
 
 
 @pytest.mark.parametrize("frames", [301, 601])  # EMODB 3 s, IEMOCAP 6 s
 @pytest.mark.parametrize("channel_scale", [1, 4])
-@pytest.mark.parametrize("eca_blocks", [(), (5, 6)])
-def test_output_shape(frames, channel_scale, eca_blocks):
-    model = CNN(7, channel_scale, eca_blocks=eca_blocks).eval()
+@pytest.mark.parametrize("attention_blocks", [(), (5, 6)])
+def test_output_shape(frames, channel_scale, attention_blocks):
+    model = CNN(7, channel_scale, attention_blocks=attention_blocks).eval()
     with torch.no_grad():
         assert model(torch.randn(2, 1, 64, frames)).shape == (2, 7)
         assert model(torch.randn(2, 64, frames)).shape == (2, 7)  # channel axis added
 
 
 def test_parameter_count_matches_paper_table_4():
-    model = build(4, 4, (5, 6), 7)
+    model = build(4, 4, (5, 6), "eca", 7)
     assert [b.conv.out_channels for b in model.blocks] == [64, 128, 192, 256, 320, 384]
-    assert summary(model, (64, 301))["parameters"] == 2_734_482
-    assert summary(build(4, 4, (), 7), (64, 301))["parameters"] == 2_734_482 - 2 * 7
+    assert summary(model, [(64, 301)])["parameters"] == 2_734_482
+    assert summary(build(4, 4, (), "eca", 7), [(64, 301)])["parameters"] == 2_734_482 - 2 * 7
 
 
 def test_eca_matches_hand_computation():
@@ -57,12 +57,12 @@ def test_adaptive_kernel_is_eca_nets_rule():
 
 
 def test_original_eca_uses_adaptive_kernel_in_every_block():
-    model = CNN(4, 4, eca_blocks=range(1, 7), eca_kernel="adaptive")
-    assert [b.eca.conv.kernel_size[0] for b in model.blocks] == [3, 5, 5, 5, 5, 5]
+    model = CNN(4, 4, attention_blocks=range(1, 7), eca_kernel="adaptive")
+    assert [b.attention.conv.kernel_size[0] for b in model.blocks] == [3, 5, 5, 5, 5, 5]
 
 
 def test_eca_weights_of_last_forward_pass():
-    model = CNN(4, 1, eca_blocks=(5, 6), eca_kernel=3).eval()
+    model = CNN(4, 1, attention_blocks=(5, 6), eca_kernel=3).eval()
     with torch.no_grad():
         model(torch.randn(3, 1, 64, 64))
     weights = model.eca_weights()
@@ -82,10 +82,10 @@ def test_he_initialisation():
 @pytest.mark.parametrize(
     "kwargs, key",
     [({"channel_scale": 0}, "model.channel_scale"),
-     ({"eca_blocks": (0, 5)}, "eca.blocks"),
-     ({"eca_blocks": (7,)}, "eca.blocks"),
-     ({"eca_blocks": (5, 6), "eca_kernel": 4}, "eca.kernel"),
-     ({"eca_blocks": (6,), "eca_kernel": -1}, "eca.kernel")],
+     ({"attention_blocks": (0, 5)}, "eca.blocks"),
+     ({"attention_blocks": (7,)}, "eca.blocks"),
+     ({"attention_blocks": (5, 6), "eca_kernel": 4}, "eca.kernel"),
+     ({"attention_blocks": (6,), "eca_kernel": -1}, "eca.kernel")],
 )
 def test_cnn_rejects_bad_params(kwargs, key):
     with pytest.raises(InputError, match=key) as error:
@@ -95,11 +95,22 @@ def test_cnn_rejects_bad_params(kwargs, key):
 
 def test_flops_of_one_conv_layer():
     # 2 FLOPs per multiply-add: 2 * in 1 * out 4 * 3 * 3 * 8 * 8 positions; the bias is not counted
-    assert summary(nn.Conv2d(1, 4, 3, padding=1), (8, 8)) == {"parameters": 40, "flops": 2 * 4 * 9 * 64}
+    assert summary(nn.Conv2d(1, 4, 3, padding=1), [(1, 8, 8)]) == {"parameters": 40, "flops": 2 * 4 * 9 * 64}
+
+
+def test_flops_of_fused_lstm_and_attention_are_counted():
+    # an LSTM step: 4 gates of H from D inputs and H states; attention: Q, K, V, QK^T, AV and the output projection
+    steps, d, h = 5, 3, 4
+    lstm = summary(nn.LSTM(d, h, batch_first=True), [(steps, d)])["flops"]
+    assert lstm == 2 * steps * 4 * h * (d + h)
+    tokens, c = 6, 8
+    attention = summary(MHSA(c, heads=2), [(c, 2, 3)])["flops"]
+    assert attention == 2 * tokens * c * 3 * c + 2 * 2 * tokens * tokens * c + 2 * tokens * c * c
+    assert torch.backends.mha.get_fastpath_enabled()  # restored
 
 
 def test_flops_of_the_cnn_by_hand():
-    model = build(3, 1, (5, 6), 7).train()
+    model = build(3, 1, (5, 6), "eca", 7).train()
     flops, height, width, c_in = 0, 64, 32, 1
     for block in range(1, 7):
         c_out = 16 * block
@@ -108,14 +119,14 @@ def test_flops_of_the_cnn_by_hand():
             flops += 2 * 7 * c_out  # the ECA's 1-D conv across channels
         height, width, c_in = height // 2, width // 2, c_out
     flops += 2 * 96 * 96 + 2 * 96 * 3
-    assert summary(model, (64, 32))["flops"] == flops
+    assert summary(model, [(64, 32)])["flops"] == flops
     assert model.training  # summary puts the mode back
 
 
 def test_model_summary_command_prints_the_papers_parameter_count(capsys):
     from ecaser.cli import main
 
-    main(["model-summary", "--channel-scale", "4", "--classes", "4", "--eca-blocks", "5", "6",
+    main(["model-summary", "--channel-scale", "4", "--classes", "4", "--blocks", "5", "6",
           "--eca-kernel", "7", "--input", "64x301"])
     out = capsys.readouterr().out
     assert "parameters  2,734,482" in out and "FLOPs" in out

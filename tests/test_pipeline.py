@@ -114,3 +114,20 @@ def test_even_eca_kernel_is_refused_before_training(repo):
     assert result.returncode != 0
     assert "error: params: 'eca.kernel' must be an odd integer >= 1, got 4" in result.stderr
     assert not (repo / "metrics/eca/proposed.json").exists() and not (repo / "results/eca").exists()
+
+
+def test_baselines_train_in_the_pipeline_and_ignore_the_eca_kernel(repo):
+    dvc(repo, "repro", "train_dslstm", "train_attention@area")
+    n = len((repo / "data/segments/manifest.csv").read_text().splitlines()) - 1
+    mfcc = np.load(repo / "data/dslstm/mfcc.npy", mmap_mode="r")
+    assert mfcc.shape[:2] == (n, 39) and mfcc.dtype == np.float16 and np.isfinite(mfcc).all()
+    for run in ("dslstm/published", "attention/area"):
+        metrics = json.loads((repo / f"metrics/{run}.json").read_text())
+        assert set(metrics["folds"]) == {"1", "2"} and 0 <= metrics["UA"]["mean"] <= 100
+        assert metrics["model"]["parameters"] > 0
+    config = json.loads((repo / "results/attention/area/config.json").read_text())
+    assert (config["attention"], config["attention_blocks"], config["eca_kernel"]) == ("area", [6], None)
+    assert json.loads((repo / "results/dslstm/published/config.json").read_text())["loss"] == "cross_entropy"
+
+    set_params(repo, **{"eca.kernel": 3})
+    assert json.loads(dvc(repo, "status", "--json", "train_dslstm", "train_attention@area").stdout) == {}

@@ -17,12 +17,12 @@ STFT = {"win_length": 400, "hop_length": 160, "n_fft": 512, "n_mels": 64, "sampl
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    cfg = training.Config(CLASSES, channel_scale=1, eca_blocks=(5, 6), eca_kernel=3)
+    cfg = training.Config(CLASSES, channel_scale=1, attention_blocks=(5, 6), eca_kernel=3)
     folds = []
     for seed in (1, 2):
         torch.manual_seed(seed)
-        folds.append({"state_dict": cfg.model().state_dict(), "mean": torch.full((64, 1), -40.0 + seed),
-                      "std": torch.full((64, 1), 15.0)})
+        folds.append({"state_dict": cfg.model().state_dict(), "mean": [torch.full((64, 1), -40.0 + seed)],
+                      "std": [torch.full((64, 1), 15.0)]})
     path = tmp_path_factory.mktemp("models") / "eca.pt"
     predict.save(path, cfg, folds, STFT, segment_s=1.0)
     return path, cfg, folds
@@ -46,7 +46,7 @@ def test_prediction_is_the_mean_of_the_fold_models(bundle, tmp_path):
     for fold in folds:
         model = cfg.model().eval()
         model.load_state_dict(fold["state_dict"])
-        x = (torch.from_numpy(logmel) - fold["mean"]) / fold["std"]
+        x = (torch.from_numpy(logmel) - fold["mean"][0]) / fold["std"][0]
         with torch.no_grad():
             expected.append(model(x[None, None].float()).softmax(dim=1)[0].numpy())
     np.testing.assert_allclose(list(probs.values()), np.mean(expected, axis=0), atol=1e-4)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ecaser import dataset, experiment, metrics, models, report, training
+from ecaser import dataset, dslstm_features, experiment, metrics, models, report, training
 from ecaser.report import collect, figures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +54,8 @@ def fake_cross_validate(quality):
         summary["best_test_epoch"] = training.best_test_epoch(curves)
         rng = np.random.default_rng(0)
         width = cfg.base_channels * cfg.channel_scale
-        eca = {b: {c: rng.uniform(size=width * b).tolist() for c in cfg.classes} for b in cfg.eca_blocks}
+        blocks = cfg.attention_blocks if cfg.attention == "eca" else ()
+        eca = {b: {c: rng.uniform(size=width * b).tolist() for c in cfg.classes} for b in blocks}
         return training.Result(predictions, summary, curves, eca, fold_models=[])
 
     return cross_validate
@@ -68,11 +69,12 @@ def write_tree(root, corpus, classes, runs):
         mp.setattr(experiment.corpora, "classes", lambda corpus: classes)
         mp.setattr(dataset, "load_manifest", lambda: manifest(classes))
         mp.setattr(dataset, "load_features", lambda version, n: np.zeros((n, 64, 40), np.float16))
-        # a forward pass per run only to count FLOPs (test_models checks that count) would dominate the runtime
-        mp.setattr(models, "summary", lambda model, shape: {
-            "parameters": sum(w.numel() for w in model.parameters()), "flops": 1_000_000})
+        mp.setattr(dslstm_features, "load", lambda n: tuple(np.zeros((n, d, t), np.float16) for d, t in DSLSTM_INPUTS))
         for family, name, quality, kw in runs:
             mp.setattr(training, "cross_validate", fake_cross_validate(quality))
+            if family == "dslstm":
+                experiment.run_dslstm(p, name, kw["loss"])
+                continue
             kw = {"train_versions": ["v8"], "channel_scale": 1, **kw}
             experiment.run(p, family, name, test_version=kw["train_versions"][0], **kw)
     return p
@@ -80,7 +82,7 @@ def write_tree(root, corpus, classes, runs):
 
 def augment(model, order, k, quality):
     train, _ = experiment.augmented_versions([f"v{i}" for i in range(1, 9)], order, k)
-    eca = {"eca_blocks": (5, 6), "eca_kernel": 7} if model == "eca" else {}
+    eca = {"attention_blocks": (5, 6), "eca_kernel": 7} if model == "eca" else {}
     return f"augment_{model}", f"{order}-{k}", quality, {"train_versions": train, **eca}
 
 
@@ -89,17 +91,21 @@ FULL = [
       for v, n, q in (("v1", 1, 0.4), ("v8", 1, 0.5), ("v1", 2, 0.7), ("v8", 2, 0.6))],
     ("cnn", "focal", 0.5, {}),
     ("cnn", "cross_entropy", 0.4, {"loss": "cross_entropy"}),
-    *[("eca_kernels", f"{v}-k{k}", q, {"train_versions": [v], "eca_blocks": (5, 6), "eca_kernel": k})
+    *[("eca_kernels", f"{v}-k{k}", q, {"train_versions": [v], "attention_blocks": (5, 6), "eca_kernel": k})
       for v, k, q in (("v8", 3, 0.5), ("v8", 7, 0.6), ("v1", 7, 0.45))],
-    *[("eca_blocks", f"last{n}-k7", q, {"eca_blocks": tuple(range(7 - n, 7))}) for n, q in ((2, 0.6), (6, 0.4))],
-    ("eca_original", "adaptive", 0.3, {"eca_blocks": (1, 2, 3, 4, 5, 6), "eca_kernel": "adaptive"}),
-    ("eca", "proposed", 0.6, {"eca_blocks": (5, 6)}),
+    *[("eca_blocks", f"last{n}-k7", q, {"attention_blocks": tuple(range(7 - n, 7))}) for n, q in ((2, 0.6), (6, 0.4))],
+    ("eca_original", "adaptive", 0.3, {"attention_blocks": (1, 2, 3, 4, 5, 6), "eca_kernel": "adaptive"}),
+    ("eca", "proposed", 0.6, {"attention_blocks": (5, 6)}),
     augment("cnn", "ascending", 2, 0.5), augment("cnn", "descending", 2, 0.6), augment("cnn", "descending", 4, 0.8),
     augment("eca", "ascending", 2, 0.9), augment("eca", "descending", 2, 0.7), augment("eca", "descending", 4, 0.5),
 ]
+DSLSTM = ("dslstm", "published", 0.35, {"loss": "cross_entropy"})
+DSLSTM_INPUTS = ((39, 301), (128, 63), (256, 32))  # MFCC, fine and coarse Mel (the real ones of a 2 s clip)
+FULL += [*[("attention", kind, q, {"attention": kind, "attention_blocks": (6,) if kind == "area" else (5, 6)})
+           for kind, q in (("se", 0.5), ("cbam", 0.55), ("mhsa", 0.45), ("area", 0.4))], DSLSTM]
 EMODB_LIKE = ["anger", "boredom", "neutral"]
-PARTIAL = [("cnn", "focal", 0.5, {}), ("eca", "proposed", 0.6, {"eca_blocks": (5, 6)}),
-           augment("eca", "descending", 2, 0.7)]
+PARTIAL = [("cnn", "focal", 0.5, {}), ("eca", "proposed", 0.6, {"attention_blocks": (5, 6)}),
+           augment("eca", "descending", 2, 0.7), DSLSTM]
 IEMOCAP = ["angry", "sad", "happy", "neutral"]
 
 
@@ -162,6 +168,7 @@ def test_report_states_the_setup_and_puts_the_papers_emodb_numbers_beside_ours(f
     assert "**These are demo numbers on a synthetic corpus (`synthetic-emodb`)" in text.split("\n## ")[0]
     assert "classes: anger, boredom, neutral" in text and "2-fold cross-validation (stratified)" in text
     assert "scores of the last epoch; the test fold never chooses anything" in text
+    assert "STFT versions trained or tested: v1, v2, v5, v6, v7, v8." in text  # not the DS-LSTM's inputs
     proposed = json.loads((full / "metrics/eca/proposed.json").read_text())
     row = next(line for line in text.splitlines() if line.startswith("| + our ECA "))
     assert f"{proposed['UA']['mean']:.2f} ± {proposed['UA']['std']:.2f}" in row
@@ -182,8 +189,47 @@ def test_real_corpus_with_missing_families_is_reported_with_notes(partial):
     assert "_No runs of `augment_cnn`._" in text
     written = {p.name for p in (partial / "plots").glob("*.png")}  # the stale fig6 is gone too
     assert written == {"fig10_11_augmentation.png", "fig12_13_confusion.png", "fig14_15_eca_weights.png",
-                       "training_curves.png"}
+                       "training_curves.png", "confusion_baselines.png"}
     summary = json.loads((partial / "metrics/summary.json").read_text())
     assert set(summary["ablation"]) == {"cnn_focal", "our_eca", "both"} and set(summary["best"]) == {"augment_eca"}
     k1 = collect.augmentation(collect.load(partial)).query("K == 1")
     assert set(k1["id"]) == {"eca/proposed"}
+
+
+def row(text, start):
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+def test_table4_puts_the_dslstm_beside_its_published_numbers(full, partial):
+    text = (full / "reports/report.md").read_text()
+    ours = json.loads((full / "metrics/dslstm/published.json").read_text())
+    line = row(text, "| DS-LSTM, cross entropy ")
+    assert f"{ours['UA']['mean']:.2f} ± {ours['UA']['std']:.2f}" in line and "| —" in line  # no EMODB figure
+    best = ours["best_test_epoch"]
+    assert f"{best['UA']:.2f} / {best['WA']:.2f} / {best['ACC']:.2f}" in line
+    assert f"{ours['model']['parameters']:,}" in line
+    assert "73.30 / 72.70 / 73.00" in row((partial / "reports/report.md").read_text(), "| DS-LSTM, cross entropy ")
+    # FLOPs are counted by the report from config.json: the same as counting an independently built model
+    flops = models.summary(models.build(len(EMODB_LIKE), 1, (5, 6), "eca", 7), [(64, 40)])["flops"]
+    cells = [cell.strip() for cell in row(text, "| CNN, focal + ECA (blocks 5, 6; k = 7) ").split("|")]
+    assert f"{flops / 1e6:,.1f}" in cells
+    summary = json.loads((full / "metrics/summary.json").read_text())
+    assert summary["proposed"]["flops"] == flops
+    assert list(summary["systems"]) == ["cnn/focal", "eca_original/adaptive", "eca/proposed", "dslstm/published"]
+    assert summary["systems"]["dslstm/published"]["UA"] == ours["UA"]["mean"]
+
+
+def test_table5_rows_and_their_parameter_overhead(full):
+    text = (full / "reports/report.md").read_text()
+    table5 = text.split("## Table 5")[1].split("\n## ")[0]
+    assert [line.split("|")[2].strip() for line in table5.splitlines() if line.startswith("| CNN")] == [
+        "eca/proposed", "attention/se", "attention/cbam", "attention/mhsa", "attention/area"]
+    # SE after blocks 5 and 6 of the n = 1 CNN (80 and 96 channels, reduction 16): 2*C*(C//16) + C//16 + C each
+    se = sum(2 * c * (c // 16) + c // 16 + c for c in (80, 96))
+    assert f"+{se:,}" in row(table5, "| CNN, focal + SE (blocks 5, 6)")
+    assert f"+{2 * 7:,}" in row(table5, "| CNN, focal + ECA (blocks 5, 6; k = 7)")
+    assert "85.48 / 86.17 / 85.83" in row(table5, "| CNN, focal + ECA")  # the paper's EMODB ECA row
+    assert row(table5, "| CNN, focal + area attention (block 6)")
+    summary = json.loads((full / "metrics/summary.json").read_text())
+    assert list(summary["attention"]) == ["eca", "se", "cbam", "mhsa", "area"]
+    assert summary["attention"]["cbam"]["ACC"] == scores(full, "attention/cbam")["ACC"]

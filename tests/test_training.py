@@ -24,14 +24,14 @@ def corpus():
 
 
 def config(**changes):
-    settings = dict(classes=CLASSES, channel_scale=1, eca_blocks=(5, 6), eca_kernel=3, epochs=2,
+    settings = dict(classes=CLASSES, channel_scale=1, attention_blocks=(5, 6), eca_kernel=3, epochs=2,
                     batch_size=8, folds=2, device="cpu")
     return training.Config(**{**settings, **changes})
 
 
 def test_every_clip_is_predicted_once_by_the_fold_that_held_it_out(corpus):
     manifest, feats = corpus
-    result = training.cross_validate(manifest, [feats], feats, config())
+    result = training.cross_validate(manifest, [(feats,)], (feats,), config())
     predictions, summary, curves = result.predictions, result.summary, result.curves
     assert sorted(predictions["id"]) == list(manifest["id"])
     assert set(predictions["fold"]) == {1, 2}
@@ -45,7 +45,7 @@ def test_every_clip_is_predicted_once_by_the_fold_that_held_it_out(corpus):
 
 def test_eca_weights_are_averaged_per_class(corpus):
     manifest, feats = corpus
-    eca = training.cross_validate(manifest, [feats], feats, config()).eca_weights
+    eca = training.cross_validate(manifest, [(feats,)], (feats,), config()).eca_weights
     assert set(eca) == {5, 6}
     assert set(eca[5]) == set(CLASSES) and len(eca[5]["a"]) == 80 and len(eca[6]["b"]) == 96
     assert all(0 < w < 1 for w in eca[6]["c"])
@@ -53,11 +53,11 @@ def test_eca_weights_are_averaged_per_class(corpus):
 
 def test_same_seed_same_numbers_bit_for_bit(corpus):
     manifest, feats = corpus
-    first = training.cross_validate(manifest, [feats], feats, config())
-    second = training.cross_validate(manifest, [feats], feats, config())
+    first = training.cross_validate(manifest, [(feats,)], (feats,), config())
+    second = training.cross_validate(manifest, [(feats,)], (feats,), config())
     pd.testing.assert_frame_equal(first.predictions, second.predictions, check_exact=True)
     assert first.summary == second.summary and first.curves == second.curves
-    other = training.cross_validate(manifest, [feats], feats, config(seed=1))
+    other = training.cross_validate(manifest, [(feats,)], (feats,), config(seed=1))
     assert not other.predictions.equals(first.predictions)
 
 
@@ -88,7 +88,7 @@ def test_bad_augmentation_is_refused(order, k):
 def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
     """Every training clip once per training version; the test fold only in the test version; no clip on both sides."""
     manifest, feats = corpus
-    versions = [feats, feats + np.float16(1), feats + np.float16(2)]  # three distinguishable "versions"
+    versions = [(feats,), (feats + np.float16(1),), (feats + np.float16(2),)]  # three distinguishable "versions"
     folds, batches = [], []  # per fold: (training examples of its epoch, test features, test rows)
     gather, predict = training.gather, training.predict
 
@@ -99,7 +99,7 @@ def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
 
     monkeypatch.setattr(training, "gather", lambda f, ex: batches.append(ex.copy()) or gather(f, ex))
     monkeypatch.setattr(training, "predict", record_predict)
-    training.cross_validate(manifest, versions, versions[0], config(epochs=1, eca_blocks=()))
+    training.cross_validate(manifest, versions, versions[0], config(epochs=1, attention_blocks=()))
     assert len(folds) == 2
     for examples, test_feats, test_rows in folds:
         assert test_feats is versions[0]

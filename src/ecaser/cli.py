@@ -4,9 +4,8 @@ import argparse
 import json
 import sys
 
-from . import atomic, corpora
+from . import atomic, corpora, params
 from .errors import InputError, exit_on_input_error
-from .params import CORPORA
 
 
 def manifest(args):
@@ -46,8 +45,8 @@ def model_summary(args):
         n_mels, frames = (int(v) for v in args.input.lower().split("x"))
     except ValueError:
         raise InputError(f"--input must look like 64x601 (mel bands x frames), got {args.input!r}") from None
-    model = models.build(args.classes, args.channel_scale, args.eca_blocks, args.eca_kernel)
-    size = models.summary(model, (n_mels, frames))
+    model = models.build(args.classes, args.channel_scale, args.blocks, args.attention, args.eca_kernel)
+    size = models.summary(model, [(n_mels, frames)])
     print(f"parameters  {size['parameters']:,}")
     print(f"FLOPs       {size['flops']:,}  ({size['flops'] / 1e9:.2f} G per clip of {n_mels}x{frames}, torch's count)")
 
@@ -57,7 +56,7 @@ def parser():
     commands = p.add_subparsers(dest="command", required=True)
 
     m = commands.add_parser("manifest", help="list a corpus's utterances and print its class counts")
-    m.add_argument("--corpus", required=True, choices=CORPORA)
+    m.add_argument("--corpus", required=True, choices=params.CORPORA)
     m.add_argument("--root", help="corpus folder (real corpora only)")
     m.add_argument("--out", required=True, help="CSV file to write")
     m.add_argument("--seed", type=int, default=0, help="synthetic corpora only")
@@ -67,8 +66,9 @@ def parser():
     s = commands.add_parser("model-summary", help="a model's parameters and FLOPs (the paper's Table 4)")
     s.add_argument("--channel-scale", type=int, default=4)
     s.add_argument("--classes", type=int, default=4)
-    s.add_argument("--eca-blocks", type=int, nargs="*", default=[])
-    s.add_argument("--eca-kernel", type=lambda k: k if k == "adaptive" else int(k), default=7)
+    s.add_argument("--blocks", type=int, nargs="*", default=[], help="blocks followed by attention")
+    s.add_argument("--attention", default="eca", help="eca (default), se, cbam, mhsa or area")
+    s.add_argument("--eca-kernel", type=params.eca_kernel, default=7)
     s.add_argument("--input", default="64x601", help="mel bands x frames (default: %(default)s)")
     s.set_defaults(run=model_summary)
 

@@ -55,11 +55,11 @@ def compute_features(version, settings, batch_size):
         features.compute(clips, array, settings, batch_size, desc=f"stft {version}")
 
 
-def load_features(version, n_rows, path=None):
+def load_features(version, n_rows, path=None, stage=None):
     """A version's features, memory-mapped, refusing a file that does not belong to the manifest."""
     path = Path(path or feature_path(version))
     if not path.is_file():
-        raise InputError(f"{path}: features not found (run `dvc repro stft@{version}`)")
+        raise InputError(f"{path}: features not found (run `dvc repro {stage or f'stft@{version}'}`)")
     array = np.load(path, mmap_mode="r")
     if array.ndim != 3 or array.shape[0] != n_rows:
         raise InputError(f"{path}: shape {array.shape} does not match the manifest's {n_rows} utterances")

@@ -26,6 +26,11 @@ def get(params, key):
     return node
 
 
+def eca_kernel(text):
+    """An ECA kernel as a command line writes it: an odd integer, or "adaptive" for ECA-Net's rule per block."""
+    return text if text == "adaptive" else int(text)
+
+
 def positive(params, key, kind=float):
     value = get(params, key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or kind(value) != value:

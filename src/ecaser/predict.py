@@ -17,7 +17,8 @@ def save(path, cfg, fold_models, stft, segment_s):
     bundle = {
         "classes": list(cfg.classes),
         "model": {"channel_scale": cfg.channel_scale, "base_channels": cfg.base_channels,
-                  "eca_blocks": list(cfg.eca_blocks), "eca_kernel": cfg.eca_kernel},
+                  "attention_blocks": list(cfg.attention_blocks), "attention": cfg.attention,
+                  "eca_kernel": cfg.eca_kernel},
         "stft": dict(stft),
         "segment_s": segment_s,
         "folds": fold_models,
@@ -38,10 +39,10 @@ class Predictor:
         m = bundle["model"]
         self.folds = []
         for fold in bundle["folds"]:
-            model = models.build(len(self.classes), m["channel_scale"], m["eca_blocks"], m["eca_kernel"],
-                                 m["base_channels"])
+            model = models.build(len(self.classes), m["channel_scale"], m["attention_blocks"], m["attention"],
+                                 m["eca_kernel"], m["base_channels"])
             model.load_state_dict(fold["state_dict"])
-            self.folds.append((model.eval(), fold["mean"], fold["std"]))
+            self.folds.append((model.eval(), fold["mean"][0], fold["std"][0]))  # the CNN's one input stream
 
     @torch.inference_mode()
     def __call__(self, path):

@@ -1,8 +1,9 @@
 """One cross-validated run, as the paper trains and scores: folds -> fit -> predict.
 
 A run trains on one or more STFT versions and tests on one (several only for multi-STFT augmentation:
-every training clip appears once per version, the test fold only in the test version). Features stay
-memory-mapped; a batch reads just its rows. Class weights and the per-Mel normalisation come from the
+every training clip appears once per version, the test fold only in the test version). A version is a tuple
+of input streams: one log-Mel array for the CNN, MFCCs and two Mel spectrograms for the DS-LSTM. Features stay
+memory-mapped; a batch reads just its rows. Class weights and the per-feature normalisation come from the
 training fold alone, and the test fold never chooses anything: scores are those of the last epoch. Each
 epoch's test scores are still logged, so the report can show, labelled as such, the optimistic
 "best epoch on the test fold" figure that some published baselines report.
@@ -16,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from . import folds, metrics, models
+from .models.dslstm import DSLSTM
 from .losses import FocalLoss, class_weights
 from .runtime import device, keep_freed_memory
 
@@ -25,9 +27,11 @@ class Config:
     """Everything that decides a run's numbers (and nothing that does not)."""
 
     classes: list
+    architecture: str = "cnn"  # cnn: the paper's CNN; dslstm: the Dual-Sequence LSTM baseline
     channel_scale: int = 4
     base_channels: int = 16
-    eca_blocks: tuple = ()
+    attention_blocks: tuple = ()
+    attention: str = "eca"
     eca_kernel: object = 7
     epochs: int = 100
     batch_size: int = 36
@@ -41,49 +45,68 @@ class Config:
     device: str = "auto"
 
     def model(self):
-        return models.build(len(self.classes), self.channel_scale, self.eca_blocks, self.eca_kernel, self.base_channels)
+        if self.architecture == "dslstm":
+            return DSLSTM(len(self.classes))
+        return models.build(len(self.classes), self.channel_scale, self.attention_blocks, self.attention,
+                            self.eca_kernel, self.base_channels)
 
 
 def normaliser(train_features, rows, chunk=256):
-    """Per-Mel mean and std over the training rows of every training version, accumulated in float64."""
-    total = np.zeros(train_features[0].shape[1])
-    square = np.zeros_like(total)
-    count = 0
-    for feats in train_features:
-        for start in range(0, len(rows), chunk):
-            x = np.asarray(feats[np.sort(rows[start : start + chunk])], dtype=np.float64)
-            total += x.sum(axis=(0, 2))
-            square += np.square(x).sum(axis=(0, 2))
-            count += x.shape[0] * x.shape[2]
-    mean = total / count
-    std = np.sqrt(np.maximum(square / count - mean**2, 1e-12))
-    return mean.astype(np.float32)[:, None], std.astype(np.float32)[:, None]
+    """Per input stream, the mean and std of each feature row (Mel band, MFCC coefficient) over the training rows
+    of every training version, accumulated in float64."""
+    stats = []
+    for stream in range(len(train_features[0])):
+        total = np.zeros(train_features[0][stream].shape[1])
+        square = np.zeros_like(total)
+        count = 0
+        for version in train_features:
+            for start in range(0, len(rows), chunk):
+                x = np.asarray(version[stream][np.sort(rows[start : start + chunk])], dtype=np.float64)
+                total += x.sum(axis=(0, 2))
+                square += np.square(x).sum(axis=(0, 2))
+                count += x.shape[0] * x.shape[2]
+        mean = total / count
+        std = np.sqrt(np.maximum(square / count - mean**2, 1e-12))
+        stats.append((mean.astype(np.float32)[:, None], std.astype(np.float32)[:, None]))
+    return stats
 
 
-def to_input(x, mean, std, dev):
-    """Feature rows, normalised, as a float32 [B, 1, n_mels, T] tensor on dev."""
-    x = (np.asarray(x, dtype=np.float32) - mean) / std
-    return torch.from_numpy(x).unsqueeze(1).to(dev, non_blocking=True)
+def to_input(streams, stats, dev):
+    """Feature rows of each input stream, normalised, as float32 [B, features, frames] tensors on dev."""
+    return [torch.from_numpy((np.asarray(x, dtype=np.float32) - mean) / std).to(dev, non_blocking=True)
+            for x, (mean, std) in zip(streams, stats)]
 
 
 def gather(train_features, examples):
-    """The features of (version, row) examples, read from each version's memory map in one go."""
+    """Each stream's features of (version, row) examples, read from each version's memory maps in one go."""
     versions, rows = examples[:, 0], examples[:, 1]
-    x = np.empty((len(examples), *train_features[0].shape[1:]), np.float32)
-    for v in np.unique(versions):
-        x[versions == v] = train_features[v][rows[versions == v]]
-    return x
+    out = []
+    for stream in range(len(train_features[0])):
+        x = np.empty((len(examples), *train_features[0][stream].shape[1:]), np.float32)
+        for v in np.unique(versions):
+            x[versions == v] = train_features[v][stream][rows[versions == v]]
+        out.append(x)
+    return out
 
 
-def predict(model, feats, rows, mean, std, batch_size, dev):
-    """Class probabilities [n, classes] and each ECA block's channel weights {block: [n, C]} for rows."""
+def heads(output):
+    """A model's logits as a tuple: one head, or several (the DS-LSTM's two branches) to be averaged."""
+    return output if isinstance(output, tuple) else (output,)
+
+
+def predict(model, feats, rows, stats, batch_size, dev):
+    """Class probabilities [n, classes] and each ECA block's channel weights {block: [n, C]} for rows.
+
+    A model with several heads predicts from their mean logits.
+    """
     model.eval()
     probs, eca = [], {}
     with torch.inference_mode(), autocast(dev):
         for start in range(0, len(rows), batch_size):
-            logits = model(to_input(feats[rows[start : start + batch_size]], mean, std, dev))
+            batch = rows[start : start + batch_size]
+            logits = torch.stack(heads(model(*to_input([f[batch] for f in feats], stats, dev)))).mean(dim=0)
             probs.append(logits.float().softmax(dim=1).cpu())
-            for block, weights in model.eca_weights().items():
+            for block, weights in getattr(model, "eca_weights", dict)().items():
                 eca.setdefault(block, []).append(weights.float().cpu())
     return torch.cat(probs).numpy(), {block: torch.cat(w).numpy() for block, w in eca.items()}
 
@@ -111,7 +134,7 @@ def fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold,
     loss_fn = FocalLoss(cfg.focal_gamma, weight).to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     schedule = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=cfg.lr_decay)
-    mean, std = normaliser(train_features, train_rows)
+    stats = normaliser(train_features, train_rows)
     # every (version, row) pair of the training fold is one training example
     examples = np.array([(v, r) for v in range(len(train_features)) for r in train_rows])
     shuffle = np.random.default_rng([cfg.seed, fold])
@@ -122,21 +145,23 @@ def fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold,
         losses = []
         for start in range(0, len(order), cfg.batch_size):
             chunk = order[start : start + cfg.batch_size]
-            x = to_input(gather(train_features, chunk), mean, std, dev)
+            x = to_input(gather(train_features, chunk), stats, dev)
+            target = torch.from_numpy(y[chunk[:, 1]]).to(dev)
             with autocast(dev):
-                loss = loss_fn(model(x).float(), torch.from_numpy(y[chunk[:, 1]]).to(dev))
+                outputs = heads(model(*x))
+                loss = sum(loss_fn(logits.float(), target) for logits in outputs) / len(outputs)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             losses.append(loss.item())
         schedule.step()
-        probs, eca = predict(model, test_features, test_rows, mean, std, cfg.batch_size, dev)
+        probs, eca = predict(model, test_features, test_rows, stats, cfg.batch_size, dev)
         score = metrics.scores(y[test_rows], probs.argmax(axis=1))
         curves.append({"epoch": epoch, "train_loss": float(np.mean(losses)), **score})
         bar.set_postfix(fold=fold, epoch=epoch, loss=f"{curves[-1]['train_loss']:.3f}", UA=f"{score['UA']:.1f}")
         bar.update()
     state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-             "mean": torch.from_numpy(mean), "std": torch.from_numpy(std)}
+             "mean": [torch.from_numpy(mean) for mean, _ in stats], "std": [torch.from_numpy(std) for _, std in stats]}
     return probs, eca, curves, state
 
 

@@ -22,18 +22,23 @@ def summary(results):
     """The headline numbers, flat enough for `dvc metrics diff` to line up run against run.
 
     best.<family> is the family's best run by test ACC (the paper's choice, made on test scores);
-    best.augment_cnn / best.augment_eca are Table 6's augmentation rows.
+    best.augment_cnn / best.augment_eca are Table 6's augmentation rows; systems (Table 4) by run id and
+    attention (Table 5) by module.
     """
     best = {family: results.best(family) for family in SWEEPS}
     out = {
         "ablation": {key: scores(run) for key, _, run, _ in collect.ablation(results)},
         "best": {family: {"run": run["run"], **scores(run)} for family, run in best.items() if run is not None},
     }
+    out["systems"] = {run.name: {**scores(run), "best_test_epoch_ACC": float(run["best_ACC"]),
+                                 "parameters": int(run["parameters"])} for run in collect.systems(results)}
+    out["attention"] = {run["attention"]: {**scores(run), "parameters": int(run["parameters"])}
+                        for run in collect.attention(results)}
     if "eca/proposed" in results.runs.index:
         run = results.runs.loc["eca/proposed"]
         out["proposed"] = {**scores(run), **{f"{key}_std": float(run[f"{key}_std"]) for key in KEYS},
                            "best_test_epoch_ACC": float(run["best_ACC"]),
-                           "parameters": int(run["parameters"]), "flops": int(run["flops"])}
+                           "parameters": int(run["parameters"]), "flops": int(results.flops(run))}
     return out
 
 

@@ -12,11 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import experiment, models
 from ..errors import InputError
 from ..metrics import KEYS
 from . import paper
 
-FAMILIES = ("cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "augment_cnn", "augment_eca")
+FAMILIES = ("cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "attention", "augment_cnn",
+            "augment_eca", "dslstm")
+TABLE4 = ("cnn/focal", "eca_original/adaptive", "eca/proposed", "dslstm/published")
+ATTENTION = {"eca": "ECA", "se": "SE", "cbam": "CBAM", "mhsa": "MHSA", "area": "area attention"}
 AUGMENT = {"augment_cnn": "CNN", "augment_eca": "CNN + ECA"}
 
 
@@ -27,16 +31,20 @@ def natural(text):
 
 def signature(config):
     """What decides a run's numbers, so that equal runs of different families can stand in for each other."""
-    kernel = config["eca_kernel"] if config["eca_blocks"] else None  # no ECA block: the kernel changes nothing
-    return json.dumps([config["train"], config["test"], config["channel_scale"], config["eca_blocks"], kernel,
-                       config["loss"]])
+    return json.dumps([config[key] for key in ("architecture", "train", "test", "channel_scale", "attention",
+                                               "attention_blocks", "eca_kernel", "loss")])
 
 
 def describe(config):
-    """A model's name in figures: CNN, or where its ECA blocks sit and their kernel."""
-    name = f"CNN, {config['loss'].replace('_', ' ')}"
-    if config["eca_blocks"]:
-        name += f" + ECA (blocks {', '.join(map(str, config['eca_blocks']))}; k = {config['eca_kernel']})"
+    """A model's name in figures: DS-LSTM or CNN, and where the CNN's attention sits (and an ECA's kernel)."""
+    loss = config["loss"].replace("_", " ")
+    if config["architecture"] == "dslstm":
+        return f"DS-LSTM, {loss}"
+    name = f"CNN, {loss}"
+    if config["attention"]:
+        kernel = f"; k = {config['eca_kernel']}" if config["attention"] == "eca" else ""
+        blocks = ", ".join(map(str, config["attention_blocks"]))
+        name += f" + {ATTENTION[config['attention']]} (block{'s' * (len(config['attention_blocks']) > 1)} {blocks}{kernel})"
     return name
 
 
@@ -76,6 +84,10 @@ class Results:
     def curves(self, run_id):
         return pd.read_csv(self.root / "results" / run_id / "curves.csv")
 
+    def flops(self, run):
+        """FLOPs of one forward pass of the run's model on one clip, counted here from its config.json."""
+        return models.summary(experiment.model(run["config"]), run["config"]["inputs"])["flops"]
+
     def eca_weights(self, run_id):
         """{block: {class: per-channel mean weight}}; {} for a run without ECA blocks, which writes no file."""
         path = self.root / "results" / run_id / "eca_weights.json"
@@ -93,7 +105,8 @@ def load(root="."):
             runs.append({
                 "id": run_id, "family": family, "run": path.stem, "model": describe(config),
                 "version": config["test"], "K": len(config["train"]), "channel_scale": config["channel_scale"],
-                "last": len(config["eca_blocks"]), "eca_kernel": config["eca_kernel"],
+                "last": len(config["attention_blocks"]), "attention": config["attention"],
+                "eca_kernel": config["eca_kernel"],
                 "order": path.stem.rsplit("-", 1)[0] if family in AUGMENT else None,
                 "classes": config["classes"], "signature": signature(config), "config": config,
                 **{key: m[key]["mean"] for key in KEYS}, **{f"{key}_std": m[key]["std"] for key in KEYS},
@@ -109,6 +122,18 @@ def ablation(results):
     """Table 6's rows that were trained: (summary key, row label, run row, the paper's numbers by corpus)."""
     rows = [(key, label, results.run(source), published) for key, label, source, published in paper.TABLE6]
     return [row for row in rows if row[2] is not None]
+
+
+def systems(results):
+    """Table 4's rows that were trained: the CNN, with the original and with the proposed ECA, and the DS-LSTM."""
+    return [results.runs.loc[i] for i in TABLE4 if i in results.runs.index]
+
+
+def attention(results):
+    """Table 5's rows that were trained: the proposed model's ECA run, then each other module in its place."""
+    rows = [results.runs.loc["eca/proposed"]] if "eca/proposed" in results.runs.index else []
+    others = results.family("attention")
+    return rows + [run for kind in ATTENTION for _, run in others[others["attention"] == kind].iterrows()]
 
 
 def augmentation(results):

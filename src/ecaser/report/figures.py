@@ -12,11 +12,11 @@ import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 from .. import atomic, metrics
-from .collect import ablation, augmentation, natural
+from .collect import ablation, attention, augmentation, natural, systems
 
 matplotlib.use("Agg")  # files only: no display, and no GUI toolkit to import
 
-CURVES = {"cnn/focal": "CNN", "eca/proposed": "CNN + ECA (proposed)"}
+CURVES = {"cnn/focal": "CNN", "eca/proposed": "CNN + ECA (proposed)", "dslstm/published": "DS-LSTM"}
 
 
 def dodge(scores, hue, width):
@@ -51,7 +51,7 @@ def channel_scale(results):
 
 def eca_kernel(results):
     runs = results.family("eca_kernels")
-    blocks = ", ".join(map(str, runs.iloc[0]["config"]["eca_blocks"])) if len(runs) else ""
+    blocks = ", ".join(map(str, runs.iloc[0]["config"]["attention_blocks"])) if len(runs) else ""
     return points(results, "eca_kernels", "version", "eca_kernel", f"Fig. 8: ECA after blocks {blocks}, "
                   "by kernel k and STFT version", "STFT version (test)", "k")
 
@@ -90,26 +90,39 @@ def augment(results):
     return grid.figure
 
 
-def confusion(results):
-    """Fig. 12-13: each ablation model's pooled test predictions, row-normalised (recall per class, %)."""
-    rows = ablation(results)
-    if not rows:
-        return None
-    ncols = min(3, len(rows))
-    nrows = -(-len(rows) // ncols)
+def confusion_grid(results, runs, title):
+    """One heatmap per (label, run) of its pooled test predictions, row-normalised (recall per class, %)."""
+    ncols = min(3, len(runs))
+    nrows = -(-len(runs) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 4.4 * nrows), squeeze=False)
-    for ax, (_, label, run, _) in zip(axes.flat, rows):
+    for ax, (label, run) in zip(axes.flat, runs):
         predictions, classes = results.predictions(run.name), run["classes"]
         counts = metrics.confusion(predictions["true"], predictions["pred"], len(classes))
         percent = pd.DataFrame(100 * counts / counts.sum(axis=1, keepdims=True), index=classes, columns=classes)
         sns.heatmap(percent, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar=False, square=True, ax=ax)
         ax.set(title=f"{label} ({run.name})\nUA {run['UA']:.1f}, WA {run['WA']:.1f}", xlabel="predicted",
                ylabel="true")
-    for ax in axes.flat[len(rows):]:
+    for ax in axes.flat[len(runs):]:
         ax.axis("off")
-    fig.suptitle("Fig. 12-13: confusion matrices, % of each true class", y=1.0)
+    fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
+
+
+def confusion(results):
+    """Fig. 12-13: each ablation model's confusion matrix."""
+    rows = [(label, run) for _, label, run, _ in ablation(results)]
+    return confusion_grid(results, rows, "Fig. 12-13: confusion matrices, % of each true class") if rows else None
+
+
+def confusion_baselines(results):
+    """The DS-LSTM's and each attention module's confusion matrix, beside the proposed ECA's."""
+    others = [run for run in [*systems(results), *attention(results)] if run["family"] in ("dslstm", "attention")]
+    if not others:
+        return None
+    proposed = [results.runs.loc["eca/proposed"]] if "eca/proposed" in results.runs.index else []
+    return confusion_grid(results, [(run["model"], run) for run in proposed + others],
+                          "Confusion matrices of the DS-LSTM and the attention modules, % of each true class")
 
 
 def eca_weights(results):
@@ -155,6 +168,7 @@ FIGURES = {
     "fig9_eca_blocks.png": eca_blocks,
     "fig10_11_augmentation.png": augment,
     "fig12_13_confusion.png": confusion,
+    "confusion_baselines.png": confusion_baselines,
     "fig14_15_eca_weights.png": eca_weights,
     "training_curves.png": training_curves,
 }

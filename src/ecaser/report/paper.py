@@ -22,6 +22,10 @@ TABLE6 = [
 # The best channel sweep configuration (Fig. 6): (configuration, (UA, WA, ACC))
 BEST_SWEEP = {"iemocap": ("n = 4, v6", (79.16, 79.27, 79.22)), "emodb": ("v8", (84.01, 85.05, 84.52))}
 
+# Table 4's published baseline, the Dual-Sequence LSTM (Wang et al., ICASSP 2020) on IEMOCAP: (UA, WA, ACC), with ACC
+# the paper's (UA + WA) / 2. Its authors took the best epoch on the test fold. PAPER.md has no EMODB figure for it.
+DSLSTM = {"iemocap": (73.3, 72.7, 73.0)}
+
 # Table 4: the proposed model at n = 4 with 4 classes (IEMOCAP), ECA k = 7 after blocks 5 and 6
 PARAMETERS = 2_734_482
 CHANNEL_SCALE = 4
@@ -31,3 +35,10 @@ EPOCHS = 100
 def corpus(name):
     """The real corpus whose published numbers apply: a synthetic corpus copies one's classes and sizes."""
     return name.removeprefix("synthetic-")
+
+
+def published(run_id):
+    """The paper's {corpus: (UA, WA, ACC)} for the system one of our runs reproduces; {} where PAPER.md has none."""
+    if run_id == "dslstm/published":
+        return DSLSTM
+    return next((numbers for _, _, source, numbers in TABLE6 if source == run_id), {})
