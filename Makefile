@@ -24,6 +24,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/features.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/train_step.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/pipeline.py
 
 clean-venv:
 	rm -rf $(VENV)
