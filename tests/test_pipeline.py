@@ -45,7 +45,8 @@ def repo(tmp_path):
     dvc(tmp_path, "config", "core.analytics", "false")
     set_params(tmp_path, **{"data.synthetic_size": 0.05, "train.epochs": 1, "cv.folds": 2, "model.channel_scale": 1})
     subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], cwd=tmp_path,
+                   check=True)
     return tmp_path
 
 

@@ -22,7 +22,7 @@ METRICS = Path("metrics")
 
 
 def config(p, loss="focal", **model):
-    """training.Config from params.yaml, a stage's model choices (architecture, channel_scale, attention...) and loss."""
+    """training.Config from params.yaml, a stage's loss and its model choices (architecture, attention, ...)."""
     settings = params.training(p)
     if loss == "cross_entropy":  # the ablation's first row: gamma 0 and no class weights
         settings.update(focal_gamma=0.0, weighted=False)
@@ -64,7 +64,8 @@ def run(p, family, name, train_versions, test_version, channel_scale, attention_
     cfg.model()  # refuses bad architecture params before any data is read
     manifest = dataset.load_manifest()
     train, test = features(train_versions, test_version, len(manifest))
-    result = record(family, name, cfg, loss, manifest, [(f,) for f in train], (test,), list(train_versions), test_version)
+    result = record(family, name, cfg, loss, manifest, [(f,) for f in train], (test,), list(train_versions),
+                    test_version)
     if save_model:
         data = params.data(p)
         predict.save(save_model, cfg, result.fold_models, params.stft_version(p, test_version), data["segment_s"])

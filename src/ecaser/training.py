@@ -173,7 +173,8 @@ def cross_validate(manifest, train_features, test_features, cfg):
     rows, per_fold, curves, eca_sum, states = [], [], [], {}, []
     bar = tqdm(total=cfg.folds * cfg.epochs, desc="train", unit="epoch", disable=None, leave=False)
     for fold, (train_rows, test_rows) in enumerate(splits, start=1):
-        probs, eca, fold_curves, state = fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold, bar)
+        probs, eca, fold_curves, state = fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold,
+                                                  bar)
         states.append(state)
         pred = probs.argmax(axis=1)
         per_fold.append(metrics.scores(y[test_rows], pred))

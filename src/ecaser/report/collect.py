@@ -43,8 +43,9 @@ def describe(config):
     name = f"CNN, {loss}"
     if config["attention"]:
         kernel = f"; k = {config['eca_kernel']}" if config["attention"] == "eca" else ""
-        blocks = ", ".join(map(str, config["attention_blocks"]))
-        name += f" + {ATTENTION[config['attention']]} (block{'s' * (len(config['attention_blocks']) > 1)} {blocks}{kernel})"
+        blocks = config["attention_blocks"]
+        where = f"block{'s' * (len(blocks) > 1)} {', '.join(map(str, blocks))}"
+        name += f" + {ATTENTION[config['attention']]} ({where}{kernel})"
     return name
 
 

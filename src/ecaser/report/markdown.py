@@ -114,8 +114,9 @@ def attention_table(p, results):
     for run in rows:
         overhead = "—" if base is None else f"+{run['parameters'] - base:,}"
         published = paper.published(run.name)
+        columns = {f"UA / WA / ACC (paper, {name})": triple(published.get(real)) for real, name in paper.NAMES.items()}
         out.append({"attention": run["model"], "run": run.name, **scores(run), "parameter overhead": overhead,
-                    **{f"UA / WA / ACC (paper, {name})": triple(published.get(real)) for real, name in paper.NAMES.items()}})
+                    **columns})
     lines = ["## Table 5: attention modules in the same CNN", ""]
     if not out:
         return lines + ["_Skipped: no runs of eca or attention._", ""]
