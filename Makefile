@@ -24,7 +24,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/features.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/train_step.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/train_options.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/pipeline.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/paper_scale.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -17,6 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ecaser import models
 from ecaser.losses import FocalLoss
 from ecaser.runtime import keep_freed_memory
+from ecaser.training import autocast
 from table import show
 
 BATCH, MM_SIZE, MM_RUNS = 36, 2048, 5
@@ -36,36 +37,38 @@ def matmul_flops():
     return 2 * MM_SIZE**3 / np.median(times)
 
 
-def step_fn(n, frames, classes):
+def step_fn(n, frames, classes, dev=torch.device("cpu")):
+    """One training step as fit_fold takes it on dev, and its FLOPs as torch counts them (forward + backward)."""
     torch.manual_seed(0)
-    model = models.build(classes, n, (5, 6), "eca", 7).to(memory_format=torch.channels_last)
-    loss_fn = FocalLoss(1.0, torch.ones(classes))
+    model = models.build(classes, n, (5, 6), "eca", 7).to(dev, memory_format=torch.channels_last)
+    loss_fn = FocalLoss(1.0, torch.ones(classes)).to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = torch.randn(BATCH, 1, 64, frames), torch.randint(classes, (BATCH,))
+    x, y = torch.randn(BATCH, 1, 64, frames, device=dev), torch.randint(classes, (BATCH,), device=dev)
 
     def step():
-        loss = loss_fn(model(x), y)
+        with autocast(dev):
+            loss = loss_fn(model(x).float(), y)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
 
-    return step
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return step, counter.get_total_flops()
 
 
 def main():
     keep_freed_memory()
     rows = []
     for n, frames, classes, steps in CASES:
-        step = step_fn(n, frames, classes)
-        with FlopCounterMode(display=False) as counter:
-            step()
+        step, flops = step_fn(n, frames, classes)
         step()
         times = []
         for _ in range(steps):
             start = time.perf_counter()
             step()
             times.append(time.perf_counter() - start)
-        flops, seconds, peak = counter.get_total_flops(), float(np.median(times)), matmul_flops()
+        seconds, peak = float(np.median(times)), matmul_flops()
         rows.append([f"n={n} 64x{frames} ({classes} classes)", steps, f"{BATCH / seconds:.1f}", f"{flops / 1e9:.1f}",
                      f"{flops / seconds / 1e9:.1f}", f"{peak / 1e9:.1f}", f"{flops / seconds / peak:.0%}"])
     show(f"training step, batch {BATCH}, {torch.get_num_threads()} threads, median of the timed steps",

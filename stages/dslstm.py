@@ -6,18 +6,23 @@ Epochs, batch size, learning rate and folds come from params.yaml (train, cv), a
 """
 
 import argparse
+import sys
 
 from ecaser import experiment, params
 from ecaser.errors import exit_on_input_error
 
 
+def arguments(argv):
+    """experiment.run_dslstm's keyword arguments for a command line."""
+    a = argparse.ArgumentParser()
+    a.add_argument("name")
+    a.add_argument("--loss", choices=["focal", "cross_entropy"], default="cross_entropy")
+    return vars(a.parse_args(argv))
+
+
 @exit_on_input_error
 def main():
-    a = argparse.ArgumentParser()
-    a.add_argument("run")
-    a.add_argument("--loss", choices=["focal", "cross_entropy"], default="cross_entropy")
-    args = a.parse_args()
-    experiment.run_dslstm(params.load(), args.run, args.loss)
+    experiment.run_dslstm(params.load(), **arguments(sys.argv[1:]))
 
 
 if __name__ == "__main__":

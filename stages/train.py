@@ -12,16 +12,17 @@ folds, ... always come from params.yaml.
 """
 
 import argparse
+import sys
 
 from ecaser import experiment, models, params
 from ecaser.errors import InputError, exit_on_input_error
 
 
-@exit_on_input_error
-def main():
+def arguments(argv, p):
+    """experiment.run's keyword arguments for a command line, with params p filling in the defaults."""
     a = argparse.ArgumentParser()
     a.add_argument("family")
-    a.add_argument("run")
+    a.add_argument("name")
     a.add_argument("--train", nargs="+", help="STFT versions to train on (default: model.version)")
     a.add_argument("--test", help="STFT version to test on (default: the first training version)")
     a.add_argument("--channel-scale", type=int, help="default: model.channel_scale")
@@ -33,9 +34,8 @@ def main():
     a.add_argument("--eca-kernel", type=params.eca_kernel, default=7)
     a.add_argument("--loss", choices=["focal", "cross_entropy"], default="focal")
     a.add_argument("--save-model", help="also keep the fold models here, for `python -m ecaser predict`")
-    args = a.parse_args()
+    args = a.parse_args(argv)
 
-    p = params.load()
     train = args.train or [params.get(p, "model.version")]
     blocks, kernel = args.blocks, args.eca_kernel
     if args.last is not None:
@@ -45,12 +45,18 @@ def main():
     if args.proposed:
         blocks = [models.BLOCKS] if args.attention == "area" else params.get(p, "eca.blocks")
         kernel = params.get(p, "eca.kernel") if args.attention == "eca" else kernel
-    experiment.run(
-        p, args.family, args.run, train, args.test or train[0],
+    return dict(
+        family=args.family, name=args.name, train_versions=train, test_version=args.test or train[0],
         channel_scale=args.channel_scale or params.get(p, "model.channel_scale"),
         attention_blocks=tuple(blocks), attention=args.attention, eca_kernel=kernel, loss=args.loss,
         save_model=args.save_model,
     )
+
+
+@exit_on_input_error
+def main():
+    p = params.load()
+    experiment.run(p, **arguments(sys.argv[1:], p))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from ecaser import experiment, training
+from ecaser import dslstm_features, experiment, training
 from ecaser.errors import InputError
 
 CLASSES = ["a", "b", "c"]
@@ -89,21 +90,83 @@ def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
     """Every training clip once per training version; the test fold only in the test version; no clip on both sides."""
     manifest, feats = corpus
     versions = [(feats,), (feats + np.float16(1),), (feats + np.float16(2),)]  # three distinguishable "versions"
-    folds, batches = [], []  # per fold: (training examples of its epoch, test features, test rows)
-    gather, predict = training.gather, training.predict
+    batches, tests = [], []  # (version, row) examples of every training batch; (inputs, examples) of each prediction
+    batch, predict = training.Inputs.batch, training.predict
 
-    def record_predict(model, f, rows, *args):
-        folds.append((np.concatenate(batches), f, rows))
-        batches.clear()
-        return predict(model, f, rows, *args)
+    def record_batch(inputs, examples, stats):
+        if inputs.versions is versions:
+            batches.append(examples.copy())
+        return batch(inputs, examples, stats)
 
-    monkeypatch.setattr(training, "gather", lambda f, ex: batches.append(ex.copy()) or gather(f, ex))
+    def record_predict(model, inputs, examples, *args):
+        tests.append((inputs, examples))
+        return predict(model, inputs, examples, *args)
+
+    monkeypatch.setattr(training.Inputs, "batch", record_batch)
     monkeypatch.setattr(training, "predict", record_predict)
-    training.cross_validate(manifest, versions, versions[0], config(epochs=1, attention_blocks=()))
-    assert len(folds) == 2
-    for examples, test_feats, test_rows in folds:
-        assert test_feats is versions[0]
-        train_rows = np.unique(examples[:, 1])
+    training.cross_validate(manifest, versions, versions[0], config(epochs=1, attention_blocks=(), parallel_folds=1))
+    assert len(tests) == 2
+    steps = len(batches) // 2  # one epoch of 36 examples in batches of 8, per fold
+    for fold, (inputs, test_examples) in enumerate(tests):
+        assert inputs.versions == [versions[0]] and set(test_examples[:, 0]) == {0}
+        examples = np.concatenate(batches[fold * steps : (fold + 1) * steps])
+        train_rows, test_rows = np.unique(examples[:, 1]), test_examples[:, 1]
         assert not set(train_rows) & set(test_rows) and len(train_rows) + len(test_rows) == 24
         # each training row exactly once per version: 12 rows x 3 versions
         assert len({tuple(e) for e in examples}) == len(examples) == 3 * len(train_rows) == 36
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "dslstm"])
+def test_folds_taking_turns_compute_what_each_fold_computes_alone(corpus, architecture):
+    """The fold-parallel path (3 folds a step each in turn) against the one-fold loop: bit for bit on the CPU."""
+    manifest, feats = corpus
+    if architecture == "dslstm":  # its three streams (MFCCs, two Mel spectrograms) of half-second clips
+        rng = np.random.default_rng(1)
+        shapes = dslstm_features.shapes(8000, 16000).values()
+        streams = tuple(rng.standard_normal((24, *shape)).astype(np.float16) for shape in shapes)
+        train, test = [streams], streams
+    else:
+        train, test = [(feats,), (feats + np.float16(1),)], (feats,)
+    runs = {width: training.cross_validate(manifest, train, test, config(architecture=architecture, folds=3,
+                                                                        parallel_folds=width))
+            for width in (1, 2, 3)}
+    for width in (2, 3):
+        pd.testing.assert_frame_equal(runs[width].predictions, runs[1].predictions, check_exact=True)
+        assert runs[width].curves == runs[1].curves and runs[width].eca_weights == runs[1].eca_weights
+        for alone, beside in zip(runs[1].fold_models, runs[width].fold_models):
+            assert all(torch.equal(alone["state_dict"][k], v) for k, v in beside["state_dict"].items())
+
+
+def test_take_turns_interleaves_steps_and_keeps_the_order_of_results():
+    def run(name, steps):
+        for step in range(steps):
+            log.append((name, step))
+            yield
+        return name
+
+    log = []
+    results = training.take_turns([run("a", 3), run("b", 1), run("c", 2)], 2, torch.device("cpu"))
+    assert results == ["a", "b", "c"]
+    # b ends on its second turn and c takes its place beside a
+    assert log == [("a", 0), ("b", 0), ("a", 1), ("a", 2), ("c", 0), ("c", 1)]
+
+
+def test_features_resident_on_the_device_give_the_batches_of_the_memory_maps(corpus, tmp_path):
+    """The GPU's gather (every version copied to the device once) against the CPU's memory-mapped rows."""
+    manifest, feats = corpus
+    np.save(tmp_path / "v.npy", feats)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    versions = [(mapped, mapped[:, ::-1]), (mapped + np.float16(1), mapped[:, ::-1] * np.float16(2))]
+    y = manifest["label_index"].to_numpy()
+    stats = [(torch.full((64, 1), 0.5), torch.full((64, 1), 2.0)), (torch.zeros(64, 1), torch.ones(64, 1))]
+    examples = np.array([(1, 3), (0, 3), (1, 0), (0, 23), (1, 17)])
+    cpu = torch.device("cpu")
+    mapped_inputs, resident = training.Inputs(versions, y, cpu), training.Inputs(versions, y, cpu, resident=True)
+    assert isinstance(resident.index(examples), torch.Tensor)
+    (x, target), (x_resident, target_resident) = (mapped_inputs.batch(examples, stats),
+                                                 resident.batch(resident.index(examples), stats))
+    assert target.tolist() == target_resident.tolist() == y[[3, 3, 0, 23, 17]].tolist()
+    for stream, (mean, std) in enumerate(stats):
+        expected = (versions[1][stream][3].astype(np.float32) - mean.numpy()) / std.numpy()
+        np.testing.assert_array_equal(x[stream][0].numpy(), expected)
+        assert torch.equal(x[stream], x_resident[stream]) and x_resident[stream].dtype == torch.float32

@@ -88,6 +88,7 @@ def training(params):
         "focal_gamma": non_negative(params, "train.focal_gamma"),
         "seed": int(get(params, "train.seed")),
         "device": str(get(params, "train.device")),
+        "parallel_folds": positive(params, "train.parallel_folds", int),
         "folds": int(get(params, "cv.folds")),
         "protocol": get(params, "cv.protocol"),
         "base_channels": positive(params, "model.base_channels", int),

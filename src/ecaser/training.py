@@ -2,8 +2,9 @@
 
 A run trains on one or more STFT versions and tests on one (several only for multi-STFT augmentation:
 every training clip appears once per version, the test fold only in the test version). A version is a tuple
-of input streams: one log-Mel array for the CNN, MFCCs and two Mel spectrograms for the DS-LSTM. Features stay
-memory-mapped; a batch reads just its rows. Class weights and the per-feature normalisation come from the
+of input streams: one log-Mel array for the CNN, MFCCs and two Mel spectrograms for the DS-LSTM. On the CPU
+features stay memory-mapped and a batch reads just its rows; on a GPU they are copied there once per run, and
+the folds take turns, a step each, so that the device is not idle on small models. Class weights and the per-feature normalisation come from the
 training fold alone, and the test fold never chooses anything: scores are those of the last epoch. Each
 epoch's test scores are still logged, so the report can show, labelled as such, the optimistic
 "best epoch on the test fold" figure that some published baselines report.
@@ -24,7 +25,7 @@ from .runtime import device, keep_freed_memory
 
 @dataclass
 class Config:
-    """Everything that decides a run's numbers (and nothing that does not)."""
+    """Everything that decides a run's numbers, and where it runs (device, parallel_folds), which does not."""
 
     classes: list
     architecture: str = "cnn"  # cnn: the paper's CNN; dslstm: the Dual-Sequence LSTM baseline
@@ -43,6 +44,7 @@ class Config:
     protocol: str = "stratified"
     seed: int = 0
     device: str = "auto"
+    parallel_folds: int = 5  # folds trained at once, taking turns on the device; the numbers do not depend on it
 
     def model(self):
         if self.architecture == "dslstm":
@@ -71,22 +73,43 @@ def normaliser(train_features, rows, chunk=256):
     return stats
 
 
-def to_input(streams, stats, dev):
-    """Feature rows of each input stream, normalised, as float32 [B, features, frames] tensors on dev."""
-    return [torch.from_numpy((np.asarray(x, dtype=np.float32) - mean) / std).to(dev, non_blocking=True)
-            for x, (mean, std) in zip(streams, stats)]
+class Inputs:
+    """Feature versions (each a tuple of input streams [N, features, frames]) and labels, from which batches are cut.
 
+    On the CPU the features stay memory-mapped and a batch reads just its rows. On a GPU (resident) every stream of
+    every version is copied to the device once per run, so a step gathers its rows there and nothing crosses the bus.
+    """
 
-def gather(train_features, examples):
-    """Each stream's features of (version, row) examples, read from each version's memory maps in one go."""
-    versions, rows = examples[:, 0], examples[:, 1]
-    out = []
-    for stream in range(len(train_features[0])):
-        x = np.empty((len(examples), *train_features[0][stream].shape[1:]), np.float32)
+    def __init__(self, versions, labels, dev, resident=False):
+        self.versions, self.dev = versions, dev
+        self.labels = torch.tensor(labels, device=dev)
+        self.on_device = None
+        if resident:
+            self.on_device = [torch.stack([torch.tensor(np.ascontiguousarray(v[stream]), device=dev) for v in versions])
+                              for stream in range(len(versions[0]))]
+
+    def index(self, examples):
+        """(version, row) pairs [n, 2] in the form batch() slices: on the device, moved there once per epoch."""
+        return examples if self.on_device is None else torch.from_numpy(examples).to(self.dev)
+
+    def batch(self, examples, stats):
+        """Each stream's rows of (version, row) examples, normalised by stats [(mean, std)], and their labels."""
+        versions, rows = examples[:, 0], examples[:, 1]
+        if self.on_device is None:
+            streams = [torch.from_numpy(self.gather(stream, versions, rows)) for stream in range(len(stats))]
+            rows = torch.from_numpy(rows)
+        else:
+            streams = [x[versions, rows] for x in self.on_device]
+        return [(x.float() - mean) / std for x, (mean, std) in zip(streams, stats)], self.labels[rows]
+
+    def gather(self, stream, versions, rows):
+        """One stream's rows in their stored dtype, read from each version's memory map in one go (torch, not
+        numpy, widens float16: numpy's conversion is scalar code, 3x slower than the batch's whole gather)."""
+        first = self.versions[0][stream]
+        x = np.empty((len(rows), *first.shape[1:]), first.dtype)
         for v in np.unique(versions):
-            x[versions == v] = train_features[v][stream][rows[versions == v]]
-        out.append(x)
-    return out
+            x[versions == v] = self.versions[v][stream][rows[versions == v]]
+        return x
 
 
 def heads(output):
@@ -94,21 +117,21 @@ def heads(output):
     return output if isinstance(output, tuple) else (output,)
 
 
-def predict(model, feats, rows, stats, batch_size, dev):
-    """Class probabilities [n, classes] and each ECA block's channel weights {block: [n, C]} for rows.
+def predict(model, inputs, examples, stats, batch_size):
+    """Class probabilities [n, classes] and each ECA block's channel weights {block: [n, C]} for (version, row) examples.
 
     A model with several heads predicts from their mean logits.
     """
     model.eval()
     probs, eca = [], {}
-    with torch.inference_mode(), autocast(dev):
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            logits = torch.stack(heads(model(*to_input([f[batch] for f in feats], stats, dev)))).mean(dim=0)
-            probs.append(logits.float().softmax(dim=1).cpu())
+    with torch.inference_mode(), autocast(inputs.dev):
+        for start in range(0, len(examples), batch_size):
+            x, _ = inputs.batch(examples[start : start + batch_size], stats)
+            logits = torch.stack(heads(model(*x))).mean(dim=0)
+            probs.append(logits.float().softmax(dim=1))
             for block, weights in getattr(model, "eca_weights", dict)().items():
-                eca.setdefault(block, []).append(weights.float().cpu())
-    return torch.cat(probs).numpy(), {block: torch.cat(w).numpy() for block, w in eca.items()}
+                eca.setdefault(block, []).append(weights.float())
+    return torch.cat(probs).cpu().numpy(), {block: torch.cat(w).cpu().numpy() for block, w in eca.items()}
 
 
 def autocast(dev):
@@ -125,39 +148,45 @@ class Result:
     fold_models: list  # per fold: {"state_dict", "mean", "std"}, enough to predict new clips
 
 
-def fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold, bar):
-    """Train one fold's model from scratch; return its last-epoch predictions, per-epoch curves and weights."""
-    dev = device(cfg.device)
+def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar):
+    """Train one fold's model from scratch, yielding after every optimiser step so that folds can take turns on a
+    device; return its last-epoch predictions, per-epoch curves and state.
+
+    The fold draws its random numbers from its own seeds (the model's initialisation before its first yield, the
+    shuffle from its own generator), so it computes the same whichever folds run beside it.
+    """
+    dev = train.dev
     torch.manual_seed(cfg.seed * 1000 + fold)
     model = cfg.model().to(dev, memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
     weight = class_weights(y[train_rows], len(cfg.classes)) if cfg.weighted else None
     loss_fn = FocalLoss(cfg.focal_gamma, weight).to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     schedule = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=cfg.lr_decay)
-    stats = normaliser(train_features, train_rows)
+    stats = normaliser(train.versions, train_rows)
+    norm = [(torch.from_numpy(mean).to(dev), torch.from_numpy(std).to(dev)) for mean, std in stats]
     # every (version, row) pair of the training fold is one training example
-    examples = np.array([(v, r) for v in range(len(train_features)) for r in train_rows])
+    examples = np.array([(v, r) for v in range(len(train.versions)) for r in train_rows])
+    test_examples = test.index(np.stack([np.zeros_like(test_rows), test_rows], axis=1))
     shuffle = np.random.default_rng([cfg.seed, fold])
     curves = []
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        order = examples[shuffle.permutation(len(examples))]
-        losses = []
+        order = train.index(examples[shuffle.permutation(len(examples))])
+        losses = []  # kept on the device: reading each step's loss would make the host wait for the GPU
         for start in range(0, len(order), cfg.batch_size):
-            chunk = order[start : start + cfg.batch_size]
-            x = to_input(gather(train_features, chunk), stats, dev)
-            target = torch.from_numpy(y[chunk[:, 1]]).to(dev)
+            x, target = train.batch(order[start : start + cfg.batch_size], norm)
             with autocast(dev):
                 outputs = heads(model(*x))
                 loss = sum(loss_fn(logits.float(), target) for logits in outputs) / len(outputs)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            losses.append(loss.item())
+            losses.append(loss.detach())
+            yield
         schedule.step()
-        probs, eca = predict(model, test_features, test_rows, stats, cfg.batch_size, dev)
+        probs, eca = predict(model, test, test_examples, norm, cfg.batch_size)
         score = metrics.scores(y[test_rows], probs.argmax(axis=1))
-        curves.append({"epoch": epoch, "train_loss": float(np.mean(losses)), **score})
+        curves.append({"epoch": epoch, "train_loss": float(np.mean(torch.stack(losses).tolist())), **score})
         bar.set_postfix(fold=fold, epoch=epoch, loss=f"{curves[-1]['train_loss']:.3f}", UA=f"{score['UA']:.1f}")
         bar.update()
     state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
@@ -165,17 +194,46 @@ def fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold,
     return probs, eca, curves, state
 
 
+def take_turns(runs, width, dev):
+    """Advance up to `width` of the generators one step each in turn, each on its own CUDA stream; their results.
+
+    A 535-clip corpus gives a GPU small steps: while one fold's kernels run, the host queues the next fold's
+    instead of waiting. On the CPU there are no streams and each run computes exactly what it computes alone.
+    """
+    results, waiting, running = {}, list(enumerate(runs)), []
+    while waiting or running:
+        while waiting and len(running) < width:
+            stream = torch.cuda.Stream(dev) if dev.type == "cuda" else None
+            if stream is not None:
+                stream.wait_stream(torch.cuda.current_stream(dev))  # the features were copied on the default stream
+            running.append((*waiting.pop(0), stream))
+        for task in list(running):
+            index, run, stream = task
+            with torch.cuda.stream(stream):
+                try:
+                    next(run)
+                except StopIteration as end:
+                    results[index] = end.value
+                    running.remove(task)
+    return [results[i] for i in range(len(runs))]
+
+
 def cross_validate(manifest, train_features, test_features, cfg):
-    """Run every fold; ECA weights are each block's channel weights averaged per true class over all test folds."""
+    """Run every fold, cfg.parallel_folds at a time; ECA weights are each block's channel weights averaged per true
+    class over all test folds."""
     keep_freed_memory()
+    dev = device(cfg.device)
     y = manifest["label_index"].to_numpy()
     splits = folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed)
-    rows, per_fold, curves, eca_sum, states = [], [], [], {}, []
+    resident = dev.type == "cuda"
+    train, test = Inputs(train_features, y, dev, resident), Inputs([test_features], y, dev, resident)
     bar = tqdm(total=cfg.folds * cfg.epochs, desc="train", unit="epoch", disable=None, leave=False)
-    for fold, (train_rows, test_rows) in enumerate(splits, start=1):
-        probs, eca, fold_curves, state = fit_fold(cfg, train_features, test_features, y, train_rows, test_rows, fold,
-                                                  bar)
-        states.append(state)
+    runs = [fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar)
+            for fold, (train_rows, test_rows) in enumerate(splits, start=1)]
+    outcomes = take_turns(runs, cfg.parallel_folds, dev)
+    bar.close()
+    rows, per_fold, curves, eca_sum = [], [], [], {}
+    for fold, ((_, test_rows), (probs, eca, fold_curves, _)) in enumerate(zip(splits, outcomes), start=1):
         pred = probs.argmax(axis=1)
         per_fold.append(metrics.scores(y[test_rows], pred))
         curves.append([{"fold": fold, **c} for c in fold_curves])
@@ -185,14 +243,13 @@ def cross_validate(manifest, train_features, test_features, cfg):
         for block, weights in eca.items():
             sums = eca_sum.setdefault(block, np.zeros((len(cfg.classes), weights.shape[1])))
             np.add.at(sums, y[test_rows], weights)
-    bar.close()
     predictions = pd.concat([pd.DataFrame(t) for t in rows], ignore_index=True)
     counts = np.bincount(y, minlength=len(cfg.classes))[:, None]
     eca_weights = {block: {name: (s / counts)[i].tolist() for i, name in enumerate(cfg.classes)}
                    for block, s in eca_sum.items()}
     summary = metrics.summarise(per_fold)
     summary["best_test_epoch"] = best_test_epoch(curves)
-    return Result(predictions, summary, curves, eca_weights, states)
+    return Result(predictions, summary, curves, eca_weights, [outcome[3] for outcome in outcomes])
 
 
 def best_test_epoch(curves):
