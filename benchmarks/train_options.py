@@ -22,7 +22,7 @@ from ecaser.runtime import keep_freed_memory
 from ecaser.training import Inputs
 from table import show
 
-BATCH, N, FRAMES, CLASSES, ROUNDS, STEPS = 36, 4, 301, 7, 4, 2
+BATCH, N, FRAMES, CLASSES, ROUNDS, STEPS = 36, 4, 301, 7, 6, 2
 THREADS = torch.get_num_threads()
 
 

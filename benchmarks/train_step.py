@@ -5,7 +5,8 @@ backward, Adam, after runtime.keep_freed_memory(). Models: n = 1 and n = 4 with 
 (kernel 7), on EMODB-sized input (64x301, 7 classes) and IEMOCAP-sized input (64x601, 4 classes).
 FLOPs are torch's FlopCounterMode count of one forward + backward. The machine is shared and noisy, so
 each model's rate is set against a float32 2048x2048 torch.mm timed just before it: the fraction of
-matmul FLOP/s is the figure to compare across machines and runs, not the absolute rates.
+matmul FLOP/s is the figure to compare across machines and runs, not the absolute rates. One profiled step
+per model then shows where the time goes: convolutions, or the memory-bound batch norm, ReLU and pooling.
 """
 
 import time
@@ -21,6 +22,8 @@ from ecaser.training import autocast
 from table import show
 
 BATCH, MM_SIZE, MM_RUNS = 36, 2048, 5
+KINDS = {"conv": ["conv"], "batch norm": ["batch_norm"], "relu": ["relu", "threshold", "clamp_min"],
+         "pool": ["pool"], "other": []}
 CASES = [  # (channel scale n, frames, classes, timed steps after one counted and one warm-up step)
     (1, 301, 7, 8), (4, 301, 7, 5), (1, 601, 4, 8), (4, 601, 4, 3),
 ]
@@ -57,6 +60,19 @@ def step_fn(n, frames, classes, dev=torch.device("cpu")):
     return step, counter.get_total_flops()
 
 
+def profile(step):
+    """Share of one step's CPU time per kind of operator: convolutions do the counted FLOPs, batch norm, ReLU and
+    pooling only move memory, so their share is what keeps a step below matmul speed."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        step()
+    shares = dict.fromkeys(KINDS, 0.0)
+    for event in prof.key_averages():
+        kind = next((k for k, names in KINDS.items() if any(name in event.key for name in names)), "other")
+        shares[kind] += event.self_cpu_time_total
+    total = sum(shares.values())
+    return [f"{share / total:.0%}" for share in shares.values()]
+
+
 def main():
     keep_freed_memory()
     rows = []
@@ -70,9 +86,11 @@ def main():
             times.append(time.perf_counter() - start)
         seconds, peak = float(np.median(times)), matmul_flops()
         rows.append([f"n={n} 64x{frames} ({classes} classes)", steps, f"{BATCH / seconds:.1f}", f"{flops / 1e9:.1f}",
-                     f"{flops / seconds / 1e9:.1f}", f"{peak / 1e9:.1f}", f"{flops / seconds / peak:.0%}"])
-    show(f"training step, batch {BATCH}, {torch.get_num_threads()} threads, median of the timed steps",
-         ["model", "steps", "samples/s", "GFLOP/step", "GFLOP/s", f"mm{MM_SIZE} GFLOP/s", "of mm"], rows)
+                     f"{flops / seconds / 1e9:.1f}", f"{peak / 1e9:.1f}", f"{flops / seconds / peak:.0%}",
+                     *profile(step)])
+    show(f"training step, batch {BATCH}, {torch.get_num_threads()} threads, median of the timed steps; "
+         "then one profiled step's time by operator",
+         ["model", "steps", "samples/s", "GFLOP/step", "GFLOP/s", f"mm{MM_SIZE} GFLOP/s", "of mm", *KINDS], rows)
 
 
 if __name__ == "__main__":
