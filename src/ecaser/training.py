@@ -4,10 +4,10 @@ A run trains on one or more STFT versions and tests on one (several only for mul
 every training clip appears once per version, the test fold only in the test version). A version is a tuple
 of input streams: one log-Mel array for the CNN, MFCCs and two Mel spectrograms for the DS-LSTM. On the CPU
 features stay memory-mapped and a batch reads just its rows; on a GPU they are copied there once per run, and
-the folds take turns, a step each, so that the device is not idle on small models. Class weights and the per-feature normalisation come from the
-training fold alone, and the test fold never chooses anything: scores are those of the last epoch. Each
-epoch's test scores are still logged, so the report can show, labelled as such, the optimistic
-"best epoch on the test fold" figure that some published baselines report.
+the folds take turns, a step each, so that the device is not idle on small models. Class weights and the
+per-feature normalisation come from the training fold alone, and the test fold never chooses anything: scores
+are those of the last epoch. Each epoch's test scores are still logged, so the report can show, labelled as
+such, the optimistic "best epoch on the test fold" figure that some published baselines report.
 """
 
 from dataclasses import dataclass
@@ -118,7 +118,8 @@ def heads(output):
 
 
 def predict(model, inputs, examples, stats, batch_size):
-    """Class probabilities [n, classes] and each ECA block's channel weights {block: [n, C]} for (version, row) examples.
+    """Class probabilities [n, classes] and each ECA block's channel weights {block: [n, C]} of (version, row)
+    examples.
 
     A model with several heads predicts from their mean logits.
     """
