@@ -98,17 +98,17 @@ def count(model, classes, shapes):
     return counter.get_total_flops() / 2, models.summary(model, shapes)["flops"]
 
 
-def measured_rate(dev, frames, classes, steps=2):
+def measured_rate(dev, frames, classes):
     """FLOP/s of the n = 4 model's training step on dev, as counted by torch, median of the timed steps."""
     step, flops = step_fn(4, frames, classes, dev)
-    step()
     times = []
-    for _ in range(steps):
+    for _ in range(21 if dev.type == "cuda" else 3):  # the first is a warm-up
         start = time.perf_counter()
         step()
-        torch.cuda.synchronize(dev) if dev.type == "cuda" else None
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
         times.append(time.perf_counter() - start)
-    return flops / float(np.median(times))
+    return flops / float(np.median(times[1:]))
 
 
 def main():
