@@ -15,7 +15,6 @@ import importlib.util
 import logging
 import shlex
 import shutil
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -26,12 +25,12 @@ import torch
 from dvc.repo import Repo
 from torch.utils.flop_counter import FlopCounterMode
 
-from ecaser import dslstm_features, experiment, features, models, params
+from ecaser import corpora, dslstm_features, experiment, features, models, params
 from ecaser.corpora.synthetic import CORPORA
 from ecaser.runtime import device, keep_freed_memory
 from ecaser.training import Config, heads
 from table import show
-from train_step import BATCH, step_fn
+from train_step import counted, model, step_fn
 
 ROOT = Path(__file__).resolve().parents[1]
 # Sustained, not peak: 64-384-channel convolutions on batches of 36 keep a GPU's tensor cores far from their
@@ -68,8 +67,8 @@ def run_of(p, command):
         shapes = list(dslstm_features.shapes(segment_samples(p), sample_rate).values())
         return experiment.config(p, args["loss"], architecture="dslstm"), shapes, 1
     args = SCRIPTS[script].arguments(argv, p)
-    model = {key: args[key] for key in ("channel_scale", "attention_blocks", "attention", "eca_kernel") if key in args}
-    cfg = experiment.config(p, args.get("loss", "focal"), **model)
+    choices = {key: args[key] for key in MODEL[1:] if key in args}
+    cfg = experiment.config(p, args.get("loss", "focal"), **choices)
     return cfg, [input_shape(p, args["test_version"])], len(args["train_versions"])
 
 
@@ -84,23 +83,24 @@ def segment_samples(p):
 
 def clip_flops(cfg, shapes):
     """FLOPs of one training clip (forward + backward) and of one test clip (forward), counted on a batch of 2."""
-    model = {key: getattr(cfg, key) for key in MODEL}
-    return count(tuple(model.items()), len(cfg.classes), tuple(shapes))
+    choices = {key: getattr(cfg, key) for key in MODEL}
+    return count(tuple(choices.items()), len(cfg.classes), tuple(shapes))
 
 
 @functools.cache
-def count(model, classes, shapes):
+def count(choices, classes, shapes):
     """clip_flops of one model and input, once: the sweep's 64 runs hold 8 models (every version has one shape)."""
-    model = Config(list(range(classes)), **dict(model)).model()
+    net = Config(list(range(classes)), **dict(choices)).model()
     x = [torch.randn(2, *shape) for shape in shapes]
     with models.countable(), FlopCounterMode(display=False) as counter:
-        sum(h.sum() for h in heads(model(*x))).backward()
-    return counter.get_total_flops() / 2, models.summary(model, shapes)["flops"]
+        sum(h.sum() for h in heads(net(*x))).backward()
+    return counter.get_total_flops() / 2, models.summary(net, shapes)["flops"]
 
 
 def measured_rate(dev, frames, classes):
     """FLOP/s of the n = 4 model's training step on dev, as counted by torch, median of the timed steps."""
-    step, flops = step_fn(4, frames, classes, dev)
+    step = step_fn(model(4, classes, dev), frames, classes, dev)
+    flops = counted(step)
     times = []
     for _ in range(21 if dev.type == "cuda" else 3):  # the first is a warm-up
         start = time.perf_counter()
@@ -142,7 +142,7 @@ def main():
 
 def n4_input(p):
     """(frames, classes) of the proposed model's input on the config's corpus."""
-    return input_shape(p, params.get(p, "model.version"))[1], len(experiment.config(p).classes)
+    return input_shape(p, params.get(p, "model.version"))[1], len(corpora.classes(params.get(p, "data.corpus")))
 
 
 SCRIPTS = {f"stages/{name}.py": stage_script(name) for name in ("train", "augment", "dslstm")}

@@ -1,6 +1,6 @@
 """What PyTorch offers for a CPU training step, tried on the paper's n = 4 model: which options the loop keeps.
 
-Every variant is one training step as benchmarks/train_step.py builds it (batch 36, EMODB-sized 64x301 input,
+Every variant is one training step built by benchmarks/train_step.py (batch 36, EMODB-sized 64x301 input,
 ECA in blocks 5 and 6, weighted focal loss, Adam), with its own model and optimiser. The machine is shared and
 noisy, so the variants are timed in alternating rounds and each is reported against the first, the loop's
 choice (channels_last, every core, eager). Evaluation and data loading are compared the same way: a forward pass
@@ -9,58 +9,49 @@ torch DataLoader over the same memmap.
 """
 
 import tempfile
-import warnings
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ecaser import models
-from ecaser.losses import FocalLoss
 from ecaser.runtime import keep_freed_memory
 from ecaser.training import Inputs
 from table import show
+from train_step import BATCH, model, step_fn
 
-BATCH, N, FRAMES, CLASSES, ROUNDS, STEPS = 36, 4, 301, 7, 6, 2
+N, FRAMES, CLASSES, ROUNDS, STEPS = 4, 301, 7, 6, 2
 THREADS = torch.get_num_threads()
 
 
-def model(memory_format):
-    torch.manual_seed(0)
-    return models.build(CLASSES, N, (5, 6), "eca", 7).to(memory_format=memory_format)
-
-
-def step_fn(net, threads=THREADS):
-    loss_fn = FocalLoss(1.0, torch.ones(CLASSES))
-    optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x, y = torch.randn(BATCH, 1, 64, FRAMES), torch.randint(CLASSES, (BATCH,))
-
-    def step():
+def threaded(fn, threads=THREADS):
+    """fn, run on `threads` threads whichever variant ran before it."""
+    def call():
         torch.set_num_threads(threads)
-        loss = loss_fn(net(x), y)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+        fn()
 
-    return step
+    return call
 
 
-def eval_fn(context):
-    net, x = model(torch.channels_last).eval(), torch.randn(BATCH, 1, 64, FRAMES)
+def training(net, threads=THREADS):
+    return threaded(step_fn(net, FRAMES, CLASSES), threads)
+
+
+def evaluation(context):
+    net, x = model(N, CLASSES).eval(), torch.randn(BATCH, 1, 64, FRAMES)
 
     def forward():
-        torch.set_num_threads(THREADS)
         with context():
             net(x)
 
-    return forward
+    return threaded(forward)
 
 
 def compiled_step():
     """{name: step} of torch.compile's default (inductor) backend, named with the seconds its first call took;
     empty, with the reason printed, where inductor cannot build its kernels (no C++ compiler, say)."""
-    step = step_fn(torch.compile(model(torch.channels_last)))
+    step = training(torch.compile(model(N, CLASSES)))
     start = time.perf_counter()
     try:
         step()
@@ -110,13 +101,13 @@ def loaders(folder):
 def main():
     keep_freed_memory()
     steps = race({
-        "eager, channels_last, all cores (the loop's)": step_fn(model(torch.channels_last)),
-        "eager, contiguous (NCHW)": step_fn(model(torch.contiguous_format)),
-        "eager, channels_last, 1 thread": step_fn(model(torch.channels_last), threads=1),
+        "eager, channels_last, all cores (the loop's)": training(model(N, CLASSES)),
+        "eager, contiguous (NCHW)": training(model(N, CLASSES, memory_format=torch.contiguous_format)),
+        "eager, channels_last, 1 thread": training(model(N, CLASSES), threads=1),
         **compiled_step(),
     })
-    evals = race({"inference_mode (the loop's)": eval_fn(torch.inference_mode), "no_grad": eval_fn(torch.no_grad),
-                  "autograd on": eval_fn(torch.enable_grad)}, steps=4)
+    evals = race({"inference_mode (the loop's)": evaluation(torch.inference_mode),
+                  "no_grad": evaluation(torch.no_grad), "autograd on": evaluation(torch.enable_grad)}, steps=4)
     with tempfile.TemporaryDirectory() as folder:
         data = race(loaders(folder), steps=3)
     for title, times, unit in [("training step", steps, BATCH), ("evaluation forward", evals, BATCH),
