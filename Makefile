@@ -26,6 +26,7 @@ bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/train_step.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/train_options.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/pipeline.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/fingerprint.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/paper_scale.py
 
 clean-venv:

@@ -6,9 +6,7 @@ from ecaser.errors import exit_on_input_error
 
 @exit_on_input_error
 def main():
-    p = params.load()
-    dslstm_features.compute(dataset.load_audio(), params.data(p)["sample_rate"],
-                            params.positive(p, "stft.batch_size", int))
+    dslstm_features.compute(dataset.load_audio(), params.data(params.load())["sample_rate"])
 
 
 if __name__ == "__main__":

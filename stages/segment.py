@@ -1,13 +1,13 @@
 """Stage `segment`: the corpus named in params.yaml -> data/segments/{audio.npy, manifest.csv}."""
 
-from ecaser import corpora, dataset, params
+from ecaser import corpora, params, segments
 from ecaser.errors import exit_on_input_error
 
 
 @exit_on_input_error
 def main():
     data = params.data(params.load())
-    rows = dataset.segment_corpus(data)
+    rows = segments.write(data)
     print(corpora.count_table(rows, data["corpus"]).to_string(index=False))
 
 

@@ -2,14 +2,13 @@
 
 import sys
 
-from ecaser import dataset, params
+from ecaser import features, params
 from ecaser.errors import exit_on_input_error
 
 
 @exit_on_input_error
 def main(version):
-    p = params.load()
-    dataset.compute_features(version, params.stft_version(p, version), params.positive(p, "stft.batch_size", int))
+    features.write(version, params.stft_version(params.load(), version))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from ecaser.errors import InputError
-from ecaser.models.attention import CBAM, ECA, MHSA, SE, AreaAttention, adaptive_kernel
+from ecaser.models.attention import CBAM, ECA, MHSA, SE, STC, AreaAttention, HeadFusion, adaptive_kernel
+from ecaser.models.cnn import CNN
 
 
 def sigmoid(z):
@@ -23,6 +24,11 @@ def bottleneck_params(c, r=16):
     return 2 * c * h + h + c
 
 
+def stc_params(c, r=16):
+    h = max(1, c // r)
+    return bottleneck_params(c, r) + 2 * ((3 * c * h + h) + (h + 1))  # + spectral and temporal Conv1d pairs
+
+
 # module factory and its paper's trainable-parameter count, written out independently of the module code
 MODULES = {
     "eca": (lambda c: ECA(adaptive_kernel(c)), lambda c: adaptive_kernel(c)),
@@ -30,6 +36,8 @@ MODULES = {
     "cbam": (CBAM, lambda c: bottleneck_params(c) + 2 * 7 * 7 + 2),  # conv without bias, BN scale + shift
     "mhsa": (MHSA, lambda c: 4 * c * c + 4 * c),
     "area": (AreaAttention, lambda c: 3 * c * c + 3 * c),
+    "head_fusion": (HeadFusion, lambda c: 4 * 3 * (c * c + c)),  # Q, K, V per head, each C -> C with a bias
+    "stc": (STC, stc_params),
 }
 
 
@@ -61,6 +69,11 @@ def test_closed_forms_at_reduction_16():
     assert trainable(SE(96)) == 2 * 96 * 6 + 6 + 96
     assert trainable(CBAM(80)) == 2 * 80 * 5 + 5 + 80 + 100
     assert trainable(SE(8)) == 2 * 8 * 1 + 1 + 8  # hidden width never below 1
+    assert trainable(HeadFusion(16)) == 12 * 16 * 16 + 12 * 16 == 3264
+    assert trainable(HeadFusion(80, heads=2)) == 6 * 80 * 80 + 6 * 80
+    assert trainable(STC(16)) == 8 * 16 * 1 + 5 * 1 + 16 + 2 == 151
+    assert trainable(STC(96)) == 8 * 96 * 6 + 5 * 6 + 96 + 2
+    assert trainable(STC(8)) == 8 * 8 * 1 + 5 * 1 + 8 + 2
 
 
 @pytest.mark.parametrize("kind", MODULES)
@@ -209,3 +222,98 @@ def test_single_position_areas_are_multi_head_attention():
 def test_heads_must_divide_channels(make):
     with pytest.raises(InputError, match="18 channels do not split into 4 heads"):
         make(18, heads=4)
+
+
+def test_head_fusion_matches_numpy():
+    torch.manual_seed(8)
+    c, heads = 6, 3
+    module = HeadFusion(c, heads).double()
+    p = numpy_params(module)
+    x = np.random.default_rng(4).normal(size=(2, c, 3, 4))
+    expected = np.zeros_like(x)
+    for n in range(2):
+        tokens = x[n].reshape(c, 12).T  # position (f, t) -> row f * 4 + t
+        projected = tokens @ p["project.weight"].T + p["project.bias"]  # [Q_1..Q_h | K_1..K_h | V_1..V_h]
+        q, k, v = (np.split(part, heads, axis=1) for part in np.split(projected, 3, axis=1))
+        per_head = [np.maximum(softmax(q[h] * k[h]) * v[h], 0) for h in range(heads)]
+        expected[n] = np.mean(per_head, axis=0).T.reshape(c, 3, 4)
+    np.testing.assert_allclose(module(torch.tensor(x)).detach().numpy(), expected, rtol=1e-12)
+
+
+def test_head_fusion_pooled_is_the_authors_concatenation():
+    """Their MACNN: per-head 1x1 convs, softmax over channels, heads concatenated along frequency, ReLU, GAP."""
+    torch.manual_seed(9)
+    c, heads = 8, 4
+    module = HeadFusion(c, heads)
+    weight, bias = module.project.weight.detach(), module.project.bias.detach()
+    x = torch.randn(2, c, 5, 7)
+
+    def conv(part, h):
+        rows = slice((part * heads + h) * c, (part * heads + h + 1) * c)
+        return nn.functional.conv2d(x, weight[rows, :, None, None], bias[rows])
+
+    maps = [torch.softmax(conv(0, h) * conv(1, h), dim=1) * conv(2, h) for h in range(heads)]
+    expected = torch.relu(torch.cat(maps, dim=2)).mean(dim=(2, 3))
+    torch.testing.assert_close(module(x).mean(dim=(2, 3)), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("heads", [0, -1, 2.0])
+def test_head_fusion_rejects_bad_heads(heads):
+    with pytest.raises(InputError, match="head fusion needs an integer number of heads"):
+        HeadFusion(16, heads)
+
+
+def test_stc_matches_numpy():
+    torch.manual_seed(10)
+    c, f, t = 32, 4, 6
+    module = STC(c, reduction=8).double()
+    p = numpy_params(module)
+    x = np.random.default_rng(5).normal(size=(2, c, f, t))
+
+    def axis_scores(name, pooled):  # pooled [B, C, L] -> [B, L]
+        padded = np.pad(pooled, ((0, 0), (0, 0), (1, 1)))
+        w, length = p[f"{name}.0.weight"], pooled.shape[2]  # [h, C, 3], cross-correlation as torch
+        hidden = np.stack([np.einsum("hcj,bcj->bh", w, padded[:, :, i:i + 3]) for i in range(length)], axis=2)
+        hidden = np.maximum(hidden + p[f"{name}.0.bias"][None, :, None], 0)
+        return np.einsum("h,bhl->bl", p[f"{name}.2.weight"][0, :, 0], hidden) + p[f"{name}.2.bias"][0]
+
+    hidden = np.maximum(x.mean(axis=(2, 3)) @ p["channel.0.weight"].T + p["channel.0.bias"], 0)
+    channel = hidden @ p["channel.2.weight"].T + p["channel.2.bias"]
+    spectral, temporal = axis_scores("spectral", x.mean(axis=3)), axis_scores("temporal", x.mean(axis=2))
+    attention = sigmoid(channel[:, :, None, None] + spectral[:, None, :, None] + temporal[:, None, None, :])
+    out = module(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(out, x * (1 + attention), rtol=1e-12)
+    ratio = out / x
+    assert (ratio > 1).all() and (ratio < 2).all()  # BAM's residual form: every position keeps at least x
+
+
+def test_stc_spectral_and_temporal_branches_follow_their_axis():
+    torch.manual_seed(11)
+    module = STC(16, reduction=2).eval()
+    x = torch.randn(1, 16, 4, 6)
+    with torch.no_grad():
+        module.channel[2].weight.zero_()
+        module.channel[2].bias.zero_()
+        module.temporal[2].weight.zero_()
+        module.temporal[2].bias.zero_()
+        gain = module(x) / x - 1  # the spectral branch alone: one weight per frequency bin, the same everywhere else
+    torch.testing.assert_close(gain, gain[:, :1, :, :1].expand_as(gain))
+    assert gain[0, 0, :, 0].std() > 1e-3  # and it does tell the bins apart
+
+
+@pytest.mark.parametrize("kind", ["head_fusion", "stc"])
+def test_new_modules_inside_the_cnn(kind):
+    torch.manual_seed(12)
+    model = CNN(4, 1, 16, attention_blocks=(5, 6), attention=kind, eca_kernel=7).eval()
+    make, count = MODULES[kind]
+    assert [type(model.blocks[b - 1].attention) for b in (5, 6)] == [make, make]
+    plain = CNN(4, 1, 16)
+    assert trainable(model) == trainable(plain) + count(80) + count(96)
+    with torch.no_grad():
+        out = model(torch.randn(2, 1, 64, 70).to(memory_format=torch.channels_last))
+    assert out.shape == (2, 4) and torch.isfinite(out).all()
+
+
+def test_unknown_attention_lists_the_new_modules():
+    with pytest.raises(InputError, match="head_fusion, stc, got 'bam'"):
+        CNN(4, 1, 16, attention_blocks=(6,), attention="bam")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ecaser import audio, dataset
+from ecaser import audio, dataset, segments
 from ecaser.cli import main as cli
 from ecaser.errors import InputError
 
@@ -16,7 +16,7 @@ def data(corpus, root, segment_s=1.0):
 
 def test_emodb_segments_follow_the_manifest(emodb_root, tmp_path):
     out = tmp_path / "segments"
-    rows = dataset.segment_corpus(data("emodb", emodb_root), out)
+    rows = segments.write(data("emodb", emodb_root), out)
     clips = dataset.load_audio(out / "audio.npy")
     manifest = dataset.load_manifest(out / "manifest.csv")
     assert clips.shape == (9, 16000) and clips.dtype == np.float32
@@ -31,7 +31,7 @@ def test_emodb_segments_follow_the_manifest(emodb_root, tmp_path):
 
 def test_stereo_44k_clip_is_mono_16k_and_centred(emodb_root, tmp_path):
     out = tmp_path / "segments"
-    rows = dataset.segment_corpus(data("emodb", emodb_root, segment_s=0.5), out)
+    rows = segments.write(data("emodb", emodb_root, segment_s=0.5), out)
     i = int(np.flatnonzero(rows["id"] == "12b10Fa")[0])
     stereo, sr = sf.read(emodb_root / "wav/12b10Fa.wav", dtype="float32")
     expected = audio.centre(audio.resample(stereo.mean(axis=1), sr, 16000), 8000)  # 0.75 s cut to 0.5 s
@@ -40,7 +40,7 @@ def test_stereo_44k_clip_is_mono_16k_and_centred(emodb_root, tmp_path):
 
 def test_iemocap_segments_every_kept_turn(iemocap_root, tmp_path):
     out = tmp_path / "segments"
-    rows = dataset.segment_corpus(data("iemocap", iemocap_root, segment_s=6.0), out)
+    rows = segments.write(data("iemocap", iemocap_root, segment_s=6.0), out)
     assert dataset.load_audio(out / "audio.npy").shape == (len(rows), 96000)
     assert set(rows["label"]) == {"angry", "sad", "happy", "neutral"}
 
@@ -51,7 +51,7 @@ def test_bad_clip_midway_leaves_no_output(emodb_root, tmp_path):
     sf.write(emodb_root / "wav/16b10Wa.wav", x, 16000, subtype="FLOAT")  # a late row: segmenting starts first
     out = tmp_path / "segments"
     with pytest.raises(InputError, match="16b10Wa.wav: the audio contains NaN"):
-        dataset.segment_corpus(data("emodb", emodb_root), out)
+        segments.write(data("emodb", emodb_root), out)
     assert not out.exists() or not list(out.iterdir())
 
 

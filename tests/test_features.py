@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import librosa
 import numpy as np
 import pytest
@@ -6,7 +8,7 @@ import torch
 from ecaser import features, params
 
 SR = 16000
-P = params.load()
+P = params.load(Path(__file__).resolve().parents[1] / "params.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,8 @@ def test_log_mel_equals_librosa(clips, version):
 
 
 def test_all_versions_share_the_frame_count(clips):
-    shapes = {features.LogMel(**params.stft_version(P, v))(torch.from_numpy(clips)).shape for v in P["stft"]["versions"]}
+    x = torch.from_numpy(clips)
+    shapes = {features.LogMel(**params.stft_version(P, v))(x).shape for v in P["stft"]["versions"]}
     assert shapes == {(3, 64, features.frames(3 * SR, 160))} and features.frames(3 * SR, 160) == 301
 
 

@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,26 +7,33 @@ import torch
 from torch import nn
 
 from ecaser.errors import InputError
-from ecaser.models import build, summary
+from ecaser.models import cnn, summary
 from ecaser.models.attention import ECA, MHSA, adaptive_kernel
 from ecaser.models.cnn import CNN
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def build(classes, channel_scale, blocks):
+    """The CNN at base width 16 with ECA k = 7 after `blocks`, through the one model description."""
+    return cnn(range(classes), channel_scale, 16, "eca", blocks, 7).build()
 
 
 @pytest.mark.parametrize("frames", [301, 601])  # EMODB 3 s, IEMOCAP 6 s
 @pytest.mark.parametrize("channel_scale", [1, 4])
 @pytest.mark.parametrize("attention_blocks", [(), (5, 6)])
 def test_output_shape(frames, channel_scale, attention_blocks):
-    model = CNN(7, channel_scale, attention_blocks=attention_blocks).eval()
+    model = CNN(7, channel_scale, 16, attention_blocks, "eca", 7).eval()
     with torch.no_grad():
         assert model(torch.randn(2, 1, 64, frames)).shape == (2, 7)
         assert model(torch.randn(2, 64, frames)).shape == (2, 7)  # channel axis added
 
 
 def test_parameter_count_matches_paper_table_4():
-    model = build(4, 4, (5, 6), "eca", 7)
+    model = build(4, 4, (5, 6))
     assert [b.conv.out_channels for b in model.blocks] == [64, 128, 192, 256, 320, 384]
     assert summary(model, [(64, 301)])["parameters"] == 2_734_482
-    assert summary(build(4, 4, (), "eca", 7), [(64, 301)])["parameters"] == 2_734_482 - 2 * 7
+    assert summary(build(4, 4, ()), [(64, 301)])["parameters"] == 2_734_482 - 2 * 7
 
 
 def test_eca_matches_hand_computation():
@@ -57,23 +65,23 @@ def test_adaptive_kernel_is_eca_nets_rule():
 
 
 def test_original_eca_uses_adaptive_kernel_in_every_block():
-    model = CNN(4, 4, attention_blocks=range(1, 7), eca_kernel="adaptive")
+    model = CNN(4, 4, 16, range(1, 7), "eca", "adaptive")
     assert [b.attention.conv.kernel_size[0] for b in model.blocks] == [3, 5, 5, 5, 5, 5]
 
 
 def test_eca_weights_of_last_forward_pass():
-    model = CNN(4, 1, attention_blocks=(5, 6), eca_kernel=3).eval()
+    model = CNN(4, 1, 16, (5, 6), "eca", 3).eval()
     with torch.no_grad():
         model(torch.randn(3, 1, 64, 64))
     weights = model.eca_weights()
     assert sorted(weights) == [5, 6]
     assert weights[5].shape == (3, 80) and weights[6].shape == (3, 96)
     assert ((weights[6] > 0) & (weights[6] < 1)).all()
-    assert CNN(4, 1).eca_weights() == {}
+    assert CNN(4, 1, 16).eca_weights() == {}
 
 
 def test_he_initialisation():
-    model = CNN(4, 4)
+    model = CNN(4, 4, 16)
     conv = model.blocks[5].conv  # fan_in 320 * 9, 1.1 M weights
     assert conv.weight.std().item() == pytest.approx(math.sqrt(2 / (320 * 9)), rel=0.01)
     assert (conv.bias == 0).all() and (model.head[1].bias == 0).all()
@@ -89,7 +97,7 @@ def test_he_initialisation():
 )
 def test_cnn_rejects_bad_params(kwargs, key):
     with pytest.raises(InputError, match=key) as error:
-        CNN(4, **kwargs)
+        CNN(4, **{"channel_scale": 1, "base_channels": 16, "attention": "eca", "eca_kernel": 7, **kwargs})
     assert "\n" not in str(error.value)
 
 
@@ -110,7 +118,7 @@ def test_flops_of_fused_lstm_and_attention_are_counted():
 
 
 def test_flops_of_the_cnn_by_hand():
-    model = build(3, 1, (5, 6), "eca", 7).train()
+    model = build(3, 1, (5, 6)).train()
     flops, height, width, c_in = 0, 64, 32, 1
     for block in range(1, 7):
         c_out = 16 * block
@@ -126,7 +134,8 @@ def test_flops_of_the_cnn_by_hand():
 def test_model_summary_command_prints_the_papers_parameter_count(capsys):
     from ecaser.cli import main
 
-    main(["model-summary", "--channel-scale", "4", "--classes", "4", "--blocks", "5", "6",
+    main(["model-summary", "--params", str(REPO / "params.yaml"), "--channel-scale", "4", "--classes", "4",
+          "--blocks", "5", "6",
           "--eca-kernel", "7", "--input", "64x301"])
     out = capsys.readouterr().out
     assert "parameters  2,734,482" in out and "FLOPs" in out

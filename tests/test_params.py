@@ -1,4 +1,5 @@
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
@@ -6,7 +7,8 @@ import yaml
 from ecaser import params
 from ecaser.errors import InputError
 
-REPO_PARAMS = yaml.safe_load(open("params.yaml"))
+REPO = Path(__file__).resolve().parents[1]
+REPO_PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 
 
 def edited(key, value):
@@ -74,10 +76,24 @@ def keys(node, prefix=""):
 
 @pytest.mark.parametrize("name, corpus, segment_s", [("paper-emodb", "emodb", 3.0), ("paper-iemocap", "iemocap", 6.0)])
 def test_paper_scale_configs_match_params_yaml_key_for_key(name, corpus, segment_s):
-    paper = yaml.safe_load(open(f"configs/{name}.yaml"))
+    paper = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())
     assert keys(paper) == keys(REPO_PARAMS)
     paper["data"]["root"] = "/corpus"
     data = params.data(paper)
     assert (data["corpus"], data["segment_s"]) == (corpus, segment_s)
     assert paper["train"]["epochs"] == 100 and paper["cv"]["folds"] == 5 and paper["model"]["channel_scale"] == 4
     assert paper["sweep"]["channel_scales"] == list(range(1, 9)) and len(paper["sweep"]["versions"]) == 8
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "configs/paper-emodb.yaml", "configs/paper-iemocap.yaml"])
+def test_the_sweep_holds_the_cnn_that_table_6_and_every_later_experiment_build_on(path):
+    """Table 6's weighted-focal CNN is the sweep's run at model.version and model.channel_scale, trained once."""
+    p = yaml.safe_load((REPO / path).read_text())
+    assert p["model"]["version"] in p["sweep"]["versions"]
+    assert p["model"]["channel_scale"] in p["sweep"]["channel_scales"]
+
+
+def test_precision_is_a_param_and_must_be_known():
+    assert params.training(REPO_PARAMS)["precision"] == "float32"
+    with pytest.raises(InputError, match="'train.precision' must be one of float32, bfloat16, got 'float16'"):
+        params.training(edited("train.precision", "float16"))

@@ -1,4 +1,9 @@
-"""The DVC pipeline end to end, in a temporary copy of the repository on a tiny synthetic corpus."""
+"""The DVC pipeline end to end, in temporary copies of the repository on a tiny synthetic corpus.
+
+One repository is built per module and shared by the tests that only read it or change params they restore;
+tests whose stage must fail get a fresh clone of it (tracked files only, nothing built). Marked `pipeline`:
+`pytest -m "not pipeline"` skips them in a quick local run; CI runs everything.
+"""
 
 import json
 import os
@@ -9,17 +14,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
+from corpus_fixtures import make_emodb, write_wav
 
+pytestmark = pytest.mark.pipeline
 REPO = Path(__file__).resolve().parents[1]
+FAST = {"data.synthetic_size": 0.05, "train.epochs": 1, "cv.folds": 2, "model.channel_scale": 1}
 
 
-def dvc(repo, *args, check=True):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+def dvc(repo, *args, check=True, env=None):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {}))
     result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                   capture_output=True)
 
 
 def set_params(repo, **changes):
@@ -34,24 +48,53 @@ def set_params(repo, **changes):
     path.write_text(yaml.safe_dump(p, sort_keys=False))
 
 
-@pytest.fixture
-def repo(tmp_path):
-    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
-        shutil.copy(REPO / name, tmp_path / name)
+def ran(result):
+    """The stages a `dvc repro` ran."""
+    return {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A committed copy of the repository at test size, nothing built: clone it for a fresh repository."""
+    root = tmp_path_factory.mktemp("template")
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy(REPO / name, root / name)
     for name in ("stages", "src"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    dvc(tmp_path, "init", "-q")
-    dvc(tmp_path, "config", "core.analytics", "false")
-    set_params(tmp_path, **{"data.synthetic_size": 0.05, "train.epochs": 1, "cv.folds": 2, "model.channel_scale": 1})
-    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], cwd=tmp_path,
-                   check=True)
-    return tmp_path
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    git(root, "init", "-q")
+    dvc(root, "init", "-q")
+    dvc(root, "config", "core.analytics", "false")
+    set_params(root, **FAST)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "copy")
+    return root
 
 
-def test_segment_and_stft_stages_run_cache_and_rerun_selectively(repo):
-    dvc(repo, "repro", "stft@v1", "stft@v8")
+def clone(template, path):
+    git(template.parent, "clone", "-q", str(template), str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def repo(template, tmp_path_factory):
+    """The shared built repository: the stages the tests below read, run once."""
+    root = clone(template, tmp_path_factory.mktemp("built") / "repo")
+    dvc(root, "repro", "stft@v1", "train_eca", "train_cnn_sweep@v8-1", "train_dslstm", "train_attention@area")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "run")
+    return root
+
+
+@pytest.fixture
+def restored(repo):
+    """The shared repository, its params.yaml put back after the test."""
+    before = (repo / "params.yaml").read_text()
+    yield repo
+    (repo / "params.yaml").write_text(before)
+
+
+def test_segment_and_stft_stages_run_cache_and_rerun_selectively(restored):
+    repo = restored
     manifest = (repo / "data/segments/manifest.csv").read_text().splitlines()
     n = len(manifest) - 1
     audio = np.load(repo / "data/segments/audio.npy", mmap_mode="r")
@@ -61,16 +104,42 @@ def test_segment_and_stft_stages_run_cache_and_rerun_selectively(repo):
     assert v1.shape == v8.shape == (n, 64, 301) and v1.dtype == np.float16
     assert np.isfinite(v1).all() and not np.array_equal(v1, v8)
 
-    again = dvc(repo, "repro", "stft@v1", "stft@v8")
-    assert "Running stage" not in again.stdout
+    assert ran(dvc(repo, "repro", "stft@v1", "stft@v8")) == {"corpus"}  # the fingerprint is re-taken, no more
 
     set_params(repo, **{"stft.versions.v8.window_ms": 45, "stft.versions.v8.overlap_ms": 35})
-    changed = dvc(repo, "repro", "stft@v1", "stft@v8")
-    assert "Running stage 'stft@v8'" in changed.stdout
-    assert "Running stage 'stft@v1'" not in changed.stdout and "Running stage 'segment'" not in changed.stdout
+    assert ran(dvc(repo, "repro", "stft@v1", "stft@v8")) == {"corpus", "stft@v8"}
+    git(repo, "checkout", "dvc.lock")  # the shared repository's v8 again
+    dvc(repo, "checkout", "-f", "stft@v8")
 
 
-def test_invalid_overlap_is_refused_with_one_line_and_no_output(repo):
+def test_settings_that_change_no_number_are_outside_every_cache_key(restored):
+    """Device, folds side by side, feature batch and progress bars: no stage re-runs when they change."""
+    repo = restored
+    p = yaml.safe_load((repo / "params.yaml").read_text())
+    keys = {f"{section}.{key}" for section, body in p.items() for key in body}
+    assert not keys & {"train.device", "train.parallel_folds", "stft.batch_size"}
+    env = {"ECASER_DEVICE": "cpu", "ECASER_PARALLEL_FOLDS": "1", "ECASER_STFT_BATCH": "7", "TQDM_DISABLE": "1"}
+    stages = ["stft@v8", "train_eca", "train_cnn_sweep@v8-1", "train_dslstm", "dslstm_features"]
+    assert json.loads(dvc(repo, "status", "--json", *stages, env=env).stdout) == {}
+    assert ran(dvc(repo, "repro", *stages, env=env)) == {"corpus"}
+    # precision does change numbers: it is a param, recorded in each run's config
+    config = json.loads((repo / "results/eca/proposed/config.json").read_text())
+    assert config["training"]["precision"] == "float32"
+    set_params(repo, **{"train.precision": "bfloat16"})
+    assert "train_eca" in json.loads(dvc(repo, "status", "--json", "train_eca").stdout)
+
+
+def test_an_unknown_device_is_refused_with_one_line(template, tmp_path):
+    repo = clone(template, tmp_path / "repo")
+    dvc(repo, "repro", "stft@v8")
+    result = dvc(repo, "repro", "train_eca", check=False, env={"ECASER_DEVICE": "gpu0"})
+    assert result.returncode != 0
+    assert "error: ECASER_DEVICE must be auto, cpu, cuda or cuda:N, got 'gpu0'" in result.stderr
+    assert "Traceback" not in result.stderr and not (repo / "results/eca").exists()
+
+
+def test_invalid_overlap_is_refused_with_one_line_and_no_output(template, tmp_path):
+    repo = clone(template, tmp_path / "repo")
     set_params(repo, **{"stft.versions.v2.overlap_ms": 20})
     result = dvc(repo, "repro", "stft@v2", check=False)
     assert result.returncode != 0
@@ -79,7 +148,8 @@ def test_invalid_overlap_is_refused_with_one_line_and_no_output(repo):
     assert not (repo / "data/features/v2.npy").exists()
 
 
-def test_missing_corpus_folder_leaves_no_segments(repo, tmp_path):
+def test_missing_corpus_folder_leaves_no_segments(template, tmp_path):
+    repo = clone(template, tmp_path / "repo")
     set_params(repo, **{"data.corpus": "emodb", "data.root": str(tmp_path / "nowhere")})
     result = dvc(repo, "repro", "segment", check=False)
     assert result.returncode != 0
@@ -87,8 +157,35 @@ def test_missing_corpus_folder_leaves_no_segments(repo, tmp_path):
     assert not [p for p in (repo / "data").rglob("*") if p.is_file()]
 
 
-def test_eca_kernel_change_touches_only_the_proposed_model(repo):
-    dvc(repo, "repro", "train_eca", "train_cnn_sweep@v8-1")
+@pytest.mark.parametrize("method", ["content", "stat"])
+def test_a_changed_added_or_removed_corpus_file_reruns_segment_and_nothing_else_does(template, tmp_path, method):
+    corpus = tmp_path / "emodb"
+    make_emodb(corpus, ["03a01Wa.wav", "08a02La.wav", "09a04Eb.wav", "10a05Aa.wav", "13b01Fc.wav", "14b02Ta.wav"])
+    repo = clone(template, tmp_path / "repo")
+    set_params(repo, **{"data.corpus": "emodb", "data.root": str(corpus), "data.fingerprint": method,
+                        "data.segment_s": 0.5})
+    assert ran(dvc(repo, "repro", "segment")) == {"corpus", "segment"}
+    assert ran(dvc(repo, "repro", "segment")) == {"corpus"}
+
+    wav = corpus / "wav/03a01Wa.wav"
+    later = wav.stat().st_mtime_ns + 10**9
+    os.utime(wav, ns=(later, later))  # the same bytes, a new time: only the stat fingerprint sees it
+    assert ran(dvc(repo, "repro", "segment")) == ({"corpus", "segment"} if method == "stat" else {"corpus"})
+
+    write_wav(wav, 0.25)  # new samples
+    assert ran(dvc(repo, "repro", "segment")) == {"corpus", "segment"}
+    make_emodb(corpus, ["16b09Wd.wav"])
+    assert ran(dvc(repo, "repro", "segment")) == {"corpus", "segment"}
+    assert len((repo / "data/segments/manifest.csv").read_text().splitlines()) == 1 + 7
+    (corpus / "wav/08a02La.wav").unlink()
+    assert ran(dvc(repo, "repro", "segment")) == {"corpus", "segment"}
+    fingerprint = (repo / "data/corpus/fingerprint.tsv").read_text().splitlines()
+    assert fingerprint[0].startswith(f"# emodb, {method}") and len(fingerprint) == 1 + 6
+    assert not any("08a02La" in line for line in fingerprint)
+
+
+def test_eca_kernel_change_reaches_the_model_and_touches_only_the_proposed_model(restored):
+    repo = restored
     metrics = json.loads((repo / "metrics/eca/proposed.json").read_text())
     assert set(metrics) >= {"UA", "WA", "ACC", "folds", "best_test_epoch", "model"}
     assert set(metrics["folds"]) == {"1", "2"} and 0 <= metrics["UA"]["mean"] <= 100
@@ -96,19 +193,30 @@ def test_eca_kernel_change_touches_only_the_proposed_model(repo):
     assert len(predictions) - 1 == len((repo / "data/segments/manifest.csv").read_text().splitlines()) - 1
     assert (repo / "results/eca/proposed/eca_weights.json").exists()
 
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], cwd=repo, check=True)
+    def eca_kernels():
+        """The kernel of every ECA conv in every saved fold model, and the kernel config.json records."""
+        bundle = torch.load(repo / "models/eca.pt", weights_only=True)
+        shapes = {tuple(w.shape) for fold in bundle["folds"] for key, w in fold["state_dict"].items()
+                  if key.endswith("attention.conv.weight")}
+        config = json.loads((repo / "results/eca/proposed/config.json").read_text())
+        return shapes, config["model"]["eca_kernel"], config["model"]["attention_blocks"]
 
+    assert eca_kernels() == ({(1, 1, 7)}, 7, [5, 6])
     set_params(repo, **{"eca.kernel": 3})
-    status = json.loads(dvc(repo, "status", "--json", "train_eca", "train_cnn_sweep@v8-1").stdout)
-    assert list(status) == ["train_eca"]
+    stages = ["train_eca", "train_cnn_sweep@v8-1", "train_dslstm", "train_attention@area"]
+    assert list(json.loads(dvc(repo, "status", "--json", *stages).stdout)) == ["train_eca"]
     dvc(repo, "repro", "train_eca")
+    assert eca_kernels() == ({(1, 1, 3)}, 3, [5, 6])
     diff = json.loads(dvc(repo, "metrics", "diff", "--json", "--all").stdout)
-    ua = diff["metrics/eca/proposed.json"]["UA.mean"]
-    assert ua["old"] == metrics["UA"]["mean"] and isinstance(ua["new"], float)
+    assert diff["metrics/eca/proposed.json"]["UA.mean"]["old"] == metrics["UA"]["mean"]
+    (repo / "params.yaml").write_text(subprocess.run(["git", "show", "HEAD:params.yaml"], cwd=repo, text=True,
+                                                     capture_output=True, check=True).stdout)
+    assert ran(dvc(repo, "repro", "train_eca")) == {"corpus"}  # the kernel-7 run comes back from the run-cache
+    assert eca_kernels() == ({(1, 1, 7)}, 7, [5, 6])
 
 
-def test_even_eca_kernel_is_refused_before_training(repo):
+def test_even_eca_kernel_is_refused_before_training(template, tmp_path):
+    repo = clone(template, tmp_path / "repo")
     dvc(repo, "repro", "stft@v8")
     set_params(repo, **{"eca.kernel": 4})
     result = dvc(repo, "repro", "train_eca", check=False)
@@ -117,8 +225,8 @@ def test_even_eca_kernel_is_refused_before_training(repo):
     assert not (repo / "metrics/eca/proposed.json").exists() and not (repo / "results/eca").exists()
 
 
-def test_baselines_train_in_the_pipeline_and_ignore_the_eca_kernel(repo):
-    dvc(repo, "repro", "train_dslstm", "train_attention@area")
+def test_baselines_train_in_the_pipeline_and_ignore_the_eca_kernel(restored):
+    repo = restored
     n = len((repo / "data/segments/manifest.csv").read_text().splitlines()) - 1
     mfcc = np.load(repo / "data/dslstm/mfcc.npy", mmap_mode="r")
     assert mfcc.shape[:2] == (n, 39) and mfcc.dtype == np.float16 and np.isfinite(mfcc).all()
@@ -126,8 +234,8 @@ def test_baselines_train_in_the_pipeline_and_ignore_the_eca_kernel(repo):
         metrics = json.loads((repo / f"metrics/{run}.json").read_text())
         assert set(metrics["folds"]) == {"1", "2"} and 0 <= metrics["UA"]["mean"] <= 100
         assert metrics["model"]["parameters"] > 0
-    config = json.loads((repo / "results/attention/area/config.json").read_text())
-    assert (config["attention"], config["attention_blocks"], config["eca_kernel"]) == ("area", [6], None)
+    model = json.loads((repo / "results/attention/area/config.json").read_text())["model"]
+    assert (model["attention"], model["attention_blocks"], model["eca_kernel"]) == ("area", [6], None)
     assert json.loads((repo / "results/dslstm/published/config.json").read_text())["loss"] == "cross_entropy"
 
     set_params(repo, **{"eca.kernel": 3})

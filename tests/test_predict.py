@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from ecaser import predict, training
+from ecaser import models, predict
 from ecaser.cli import main as cli
 
 CLASSES = ["anger", "sadness", "neutral"]
@@ -17,19 +17,19 @@ STFT = {"win_length": 400, "hop_length": 160, "n_fft": 512, "n_mels": 64, "sampl
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    cfg = training.Config(CLASSES, channel_scale=1, attention_blocks=(5, 6), eca_kernel=3)
+    spec = models.cnn(CLASSES, 1, 16, "eca", (5, 6), 3)
     folds = []
     for seed in (1, 2):
         torch.manual_seed(seed)
-        folds.append({"state_dict": cfg.model().state_dict(), "mean": [torch.full((64, 1), -40.0 + seed)],
+        folds.append({"state_dict": spec.build().state_dict(), "mean": [torch.full((64, 1), -40.0 + seed)],
                       "std": [torch.full((64, 1), 15.0)]})
     path = tmp_path_factory.mktemp("models") / "eca.pt"
-    predict.save(path, cfg, folds, STFT, segment_s=1.0)
-    return path, cfg, folds
+    predict.save(path, spec, folds, STFT, segment_s=1.0)
+    return path, spec, folds
 
 
 def test_prediction_is_the_mean_of_the_fold_models(bundle, tmp_path):
-    path, cfg, folds = bundle
+    path, spec, folds = bundle
     wav = tmp_path / "new.wav"
     rng = np.random.default_rng(0)
     stereo_44k = (0.1 * rng.standard_normal((int(1.5 * 44100), 2))).astype(np.float32)
@@ -44,7 +44,7 @@ def test_prediction_is_the_mean_of_the_fold_models(bundle, tmp_path):
         y=y, sr=16000, n_fft=512, hop_length=160, win_length=400, n_mels=64), ref=1.0, amin=1e-10, top_db=None)
     expected = []
     for fold in folds:
-        model = cfg.model().eval()
+        model = spec.build().eval()
         model.load_state_dict(fold["state_dict"])
         x = (torch.from_numpy(logmel) - fold["mean"][0]) / fold["std"][0]
         with torch.no_grad():

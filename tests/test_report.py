@@ -1,4 +1,4 @@
-"""The report stage on fake results trees written by the training stages' own code (experiment.run).
+"""The report stage on fake results trees written by the training stages' own code (stage.run).
 
 Only the training itself is faked: a run's `quality` decides how many clips of each class it gets right,
 so the tests know which run is best without training anything.
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ecaser import dataset, dslstm_features, experiment, metrics, models, report, training
+from ecaser import corpora, dataset, dslstm_features, experiments, metrics, models, report, stage, training
 from ecaser.report import collect, figures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,45 +43,49 @@ def fake_cross_validate(quality):
         place = (rank // 2 + 1) / (np.bincount(y)[y] / 2)  # position of a clip within its class and fold, in (0, 1]
 
         def pred(q):
-            return np.where(place <= q - 0.2 * (fold - 1), y, (y + 1) % len(cfg.classes))
+            return np.where(place <= q - 0.2 * (fold - 1), y, (y + 1) % len(cfg.model.classes))
 
         curves = [[{"fold": f, "epoch": e, "train_loss": 1.0 / e, **metrics.scores(y[fold == f], pred(q)[fold == f])}
                    for e, q in ((1, quality + 0.1), (2, quality))] for f in (1, 2)]
         final = pred(quality)
         predictions = pd.DataFrame({"id": rows["id"], "fold": fold, "true": y, "pred": final})
-        predictions[[f"p_{c}" for c in cfg.classes]] = np.eye(len(cfg.classes))[final]
+        predictions[[f"p_{c}" for c in cfg.model.classes]] = np.eye(len(cfg.model.classes))[final]
         summary = metrics.summarise([{k: fold_curves[-1][k] for k in metrics.KEYS} for fold_curves in curves])
         summary["best_test_epoch"] = training.best_test_epoch(curves)
         rng = np.random.default_rng(0)
-        width = cfg.base_channels * cfg.channel_scale
-        blocks = cfg.attention_blocks if cfg.attention == "eca" else ()
-        eca = {b: {c: rng.uniform(size=width * b).tolist() for c in cfg.classes} for b in blocks}
+        model = cfg.model
+        width = (model.base_channels or 0) * (model.channel_scale or 0)
+        blocks = model.attention_blocks if model.attention == "eca" else ()
+        eca = {b: {c: rng.uniform(size=width * b).tolist() for c in model.classes} for b in blocks}
         return training.Result(predictions, summary, curves, eca, fold_models=[])
 
     return cross_validate
 
 
 def write_tree(root, corpus, classes, runs):
-    """Run experiment.run for each (family, run, quality, keyword arguments) with the training faked."""
+    """Run stage.run for each (family, run, quality, keyword arguments) with the training faked."""
     p = params(corpus)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        mp.setattr(experiment.corpora, "classes", lambda corpus: classes)
+        mp.setattr(corpora, "classes", lambda corpus: classes)
         mp.setattr(dataset, "load_manifest", lambda: manifest(classes))
         mp.setattr(dataset, "load_features", lambda version, n: np.zeros((n, 64, 40), np.float16))
         mp.setattr(dslstm_features, "load", lambda n: tuple(np.zeros((n, d, t), np.float16) for d, t in DSLSTM_INPUTS))
         for family, name, quality, kw in runs:
             mp.setattr(training, "cross_validate", fake_cross_validate(quality))
             if family == "dslstm":
-                experiment.run_dslstm(p, name, kw["loss"])
-                continue
-            kw = {"train_versions": ["v8"], "channel_scale": 1, **kw}
-            experiment.run(p, family, name, test_version=kw["train_versions"][0], **kw)
+                run = experiments.train_dslstm(p)
+            else:
+                train = kw.get("train_versions", ["v8"])
+                model = models.cnn(classes, kw.get("channel_scale", 1), 16, kw.get("attention", "eca"),
+                                   kw.get("attention_blocks", ()), kw.get("eca_kernel", 7))
+                run = experiments.Run(model, tuple(train), train[0], kw.get("loss", "focal"))
+            stage.run(p, run, f"results/{family}/{name}", f"metrics/{family}/{name}.json")
     return p
 
 
 def augment(model, order, k, quality):
-    train, _ = experiment.augmented_versions([f"v{i}" for i in range(1, 9)], order, k)
+    train, _ = experiments.augmented_versions([f"v{i}" for i in range(1, 9)], order, k)
     eca = {"attention_blocks": (5, 6), "eca_kernel": 7} if model == "eca" else {}
     return f"augment_{model}", f"{order}-{k}", quality, {"train_versions": train, **eca}
 
@@ -89,7 +93,6 @@ def augment(model, order, k, quality):
 FULL = [
     *[("cnn_sweep", f"{v}-n{n}", q, {"train_versions": [v], "channel_scale": n})
       for v, n, q in (("v1", 1, 0.4), ("v8", 1, 0.5), ("v1", 2, 0.7), ("v8", 2, 0.6))],
-    ("cnn", "focal", 0.5, {}),
     ("cnn", "cross_entropy", 0.4, {"loss": "cross_entropy"}),
     *[("eca_kernels", f"{v}-k{k}", q, {"train_versions": [v], "attention_blocks": (5, 6), "eca_kernel": k})
       for v, k, q in (("v8", 3, 0.5), ("v8", 7, 0.6), ("v1", 7, 0.45))],
@@ -104,7 +107,7 @@ DSLSTM_INPUTS = ((39, 301), (128, 63), (256, 32))  # MFCC, fine and coarse Mel (
 FULL += [*[("attention", kind, q, {"attention": kind, "attention_blocks": (6,) if kind == "area" else (5, 6)})
            for kind, q in (("se", 0.5), ("cbam", 0.55), ("mhsa", 0.45), ("area", 0.4))], DSLSTM]
 EMODB_LIKE = ["anger", "boredom", "neutral"]
-PARTIAL = [("cnn", "focal", 0.5, {}), ("eca", "proposed", 0.6, {"attention_blocks": (5, 6)}),
+PARTIAL = [("cnn_sweep", "v8-n1", 0.5, {}), ("eca", "proposed", 0.6, {"attention_blocks": (5, 6)}),
            augment("eca", "descending", 2, 0.7), DSLSTM]
 IEMOCAP = ["angry", "sad", "happy", "neutral"]
 
@@ -122,7 +125,7 @@ def partial(tmp_path_factory):
     root = tmp_path_factory.mktemp("partial")
     p = write_tree(root, "iemocap", IEMOCAP, PARTIAL)
     (root / "plots").mkdir()
-    (root / "plots/fig6_channel_scale.png").write_bytes(b"from an earlier run that had a channel sweep")
+    (root / "plots/fig8_eca_kernel.png").write_bytes(b"from an earlier run that had an ECA kernel grid")
     report.build(p, root)
     return root
 
@@ -134,7 +137,7 @@ def scores(root, run_id):
 
 def test_summary_holds_the_runs_own_numbers(full):
     summary = json.loads((full / "metrics/summary.json").read_text())
-    rows = {"cnn_cross_entropy": "cnn/cross_entropy", "cnn_focal": "cnn/focal",
+    rows = {"cnn_cross_entropy": "cnn/cross_entropy", "cnn_focal": "cnn_sweep/v8-n1",
             "original_eca": "eca_original/adaptive", "our_eca": "eca/proposed",
             "stft_augmentation": "augment_cnn/descending-4", "both": "augment_eca/ascending-2"}
     assert summary["ablation"] == {key: scores(full, run_id) for key, run_id in rows.items()}
@@ -155,7 +158,7 @@ def test_every_figure_is_a_readable_png(full):
 
 
 def test_unaugmented_runs_stand_in_for_k1(full):
-    augmented = collect.augmentation(collect.load(full))
+    augmented = collect.augmentation(collect.load(params("synthetic-emodb"), full))
     k1 = augmented[augmented["K"] == 1].groupby(["model", "order"])["id"].first().to_dict()
     assert k1 == {("CNN", "ascending"): "cnn_sweep/v1-n1", ("CNN", "descending"): "cnn_sweep/v8-n1",
                   ("CNN + ECA", "ascending"): "eca_kernels/v1-k7", ("CNN + ECA", "descending"): "eca_kernels/v8-k7"}
@@ -184,15 +187,15 @@ def test_real_corpus_with_missing_families_is_reported_with_notes(partial):
     assert "synthetic" not in text and "classes: angry, sad, happy, neutral" in text
     row = next(line for line in text.splitlines() if line.startswith("| + our ECA "))
     assert "79.37" in row and "85.48" not in row
-    assert "_Skipped: no runs of `cnn_sweep` under metrics/._" in text
+    assert "_Skipped: no runs of `eca_kernels` under metrics/._" in text
     assert "_Not trained, so not shown: CNN, cross entropy; + original ECA; + STFT augmentation._" in text
     assert "_No runs of `augment_cnn`._" in text
-    written = {p.name for p in (partial / "plots").glob("*.png")}  # the stale fig6 is gone too
-    assert written == {"fig10_11_augmentation.png", "fig12_13_confusion.png", "fig14_15_eca_weights.png",
+    written = {p.name for p in (partial / "plots").glob("*.png")}  # the stale fig8 is gone too
+    assert written == {"fig6_channel_scale.png", "fig10_11_augmentation.png", "fig12_13_confusion.png", "fig14_15_eca_weights.png",
                        "training_curves.png", "confusion_baselines.png"}
     summary = json.loads((partial / "metrics/summary.json").read_text())
-    assert set(summary["ablation"]) == {"cnn_focal", "our_eca", "both"} and set(summary["best"]) == {"augment_eca"}
-    k1 = collect.augmentation(collect.load(partial)).query("K == 1")
+    assert set(summary["ablation"]) == {"cnn_focal", "our_eca", "both"} and set(summary["best"]) == {"augment_eca", "cnn_sweep"}
+    k1 = collect.augmentation(collect.load(params("iemocap"), partial)).query("K == 1")
     assert set(k1["id"]) == {"eca/proposed"}
 
 
@@ -210,7 +213,7 @@ def test_table4_puts_the_dslstm_beside_its_published_numbers(full, partial):
     assert f"{ours['model']['parameters']:,}" in line
     assert "73.30 / 72.70 / 73.00" in row((partial / "reports/report.md").read_text(), "| DS-LSTM, cross entropy ")
     # FLOPs are counted by the report from config.json: the same as counting an independently built model
-    flops = models.summary(models.build(len(EMODB_LIKE), 1, (5, 6), "eca", 7), [(64, 40)])["flops"]
+    flops = models.summary(models.cnn(EMODB_LIKE, 1, 16, "eca", (5, 6), 7).build(), [(64, 40)])["flops"]
     cells = [cell.strip() for cell in row(text, "| CNN, focal + ECA (blocks 5, 6; k = 7) ").split("|")]
     assert f"{flops / 1e6:,.1f}" in cells
     summary = json.loads((full / "metrics/summary.json").read_text())

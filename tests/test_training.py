@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from ecaser import dslstm_features, experiment, training
+from ecaser import dslstm_features, experiments, models, stage, training
 from ecaser.errors import InputError
 
 CLASSES = ["a", "b", "c"]
@@ -24,10 +24,17 @@ def corpus():
     return manifest, feats
 
 
-def config(**changes):
-    settings = dict(classes=CLASSES, channel_scale=1, attention_blocks=(5, 6), eca_kernel=3, epochs=2,
-                    batch_size=8, folds=2, device="cpu")
-    return training.Config(**{**settings, **changes})
+@pytest.fixture(autouse=True)
+def on_the_cpu(monkeypatch):
+    monkeypatch.setenv("ECASER_DEVICE", "cpu")
+
+
+def config(architecture="cnn", attention_blocks=(5, 6), **changes):
+    model = (models.Spec("dslstm", tuple(CLASSES)) if architecture == "dslstm"
+             else models.cnn(CLASSES, 1, 16, "eca", attention_blocks, 3))
+    settings = dict(epochs=2, batch_size=8, lr=1e-3, lr_decay=1.0, focal_gamma=1.0, weighted=True, folds=2,
+                    protocol="stratified", seed=0, precision="float32")
+    return training.Config(model, **{**settings, **changes})
 
 
 def test_every_clip_is_predicted_once_by_the_fold_that_held_it_out(corpus):
@@ -68,7 +75,7 @@ def test_features_of_different_shapes_are_refused(tmp_path, monkeypatch):
     np.save("data/features/v1.npy", np.zeros((4, 64, 301), np.float16))
     np.save("data/features/v2.npy", np.zeros((4, 64, 300), np.float16))
     with pytest.raises(InputError, match="must share a shape.*v1: \\(4, 64, 301\\), v2: \\(4, 64, 300\\)"):
-        experiment.features(["v1"], "v2", 4)
+        stage.features(["v1"], "v2", 4)
 
 
 @pytest.mark.parametrize(
@@ -77,16 +84,17 @@ def test_features_of_different_shapes_are_refused(tmp_path, monkeypatch):
      ("descending", 3, ["v8", "v7", "v6"], "v8"), ("descending", 8, [f"v{i}" for i in range(8, 0, -1)], "v8")],
 )
 def test_augmented_versions_follow_the_papers_orders(order, k, train, test):
-    assert experiment.augmented_versions([f"v{i}" for i in range(1, 9)], order, k) == (train, test)
+    assert experiments.augmented_versions([f"v{i}" for i in range(1, 9)], order, k) == (tuple(train), test)
 
 
 @pytest.mark.parametrize("order, k", [("sideways", 2), ("ascending", 0), ("descending", 9)])
 def test_bad_augmentation_is_refused(order, k):
     with pytest.raises(InputError, match="augment"):
-        experiment.augmented_versions([f"v{i}" for i in range(1, 9)], order, k)
+        experiments.augmented_versions([f"v{i}" for i in range(1, 9)], order, k)
 
 
 def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
+    monkeypatch.setenv("ECASER_PARALLEL_FOLDS", "1")
     """Every training clip once per training version; the test fold only in the test version; no clip on both sides."""
     manifest, feats = corpus
     versions = [(feats,), (feats + np.float16(1),), (feats + np.float16(2),)]  # three distinguishable "versions"
@@ -104,7 +112,7 @@ def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
 
     monkeypatch.setattr(training.Inputs, "batch", record_batch)
     monkeypatch.setattr(training, "predict", record_predict)
-    training.cross_validate(manifest, versions, versions[0], config(epochs=1, attention_blocks=(), parallel_folds=1))
+    training.cross_validate(manifest, versions, versions[0], config(epochs=1, attention_blocks=()))
     assert len(tests) == 2
     steps = len(batches) // 2  # one epoch of 36 examples in batches of 8, per fold
     for fold, (inputs, test_examples) in enumerate(tests):
@@ -117,7 +125,7 @@ def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
 
 
 @pytest.mark.parametrize("architecture", ["cnn", "dslstm"])
-def test_folds_taking_turns_compute_what_each_fold_computes_alone(corpus, architecture):
+def test_folds_taking_turns_compute_what_each_fold_computes_alone(corpus, architecture, monkeypatch):
     """The fold-parallel path (3 folds a step each in turn) against the one-fold loop: bit for bit on the CPU."""
     manifest, feats = corpus
     if architecture == "dslstm":  # its three streams (MFCCs, two Mel spectrograms) of half-second clips
@@ -127,9 +135,10 @@ def test_folds_taking_turns_compute_what_each_fold_computes_alone(corpus, archit
         train, test = [streams], streams
     else:
         train, test = [(feats,), (feats + np.float16(1),)], (feats,)
-    runs = {width: training.cross_validate(manifest, train, test, config(architecture=architecture, folds=3,
-                                                                        parallel_folds=width))
-            for width in (1, 2, 3)}
+    runs = {}
+    for width in (1, 2, 3):
+        monkeypatch.setenv("ECASER_PARALLEL_FOLDS", str(width))
+        runs[width] = training.cross_validate(manifest, train, test, config(architecture, folds=3))
     for width in (2, 3):
         pd.testing.assert_frame_equal(runs[width].predictions, runs[1].predictions, check_exact=True)
         assert runs[width].curves == runs[1].curves and runs[width].eca_weights == runs[1].eca_weights

@@ -45,8 +45,12 @@ def model_summary(args):
         n_mels, frames = (int(v) for v in args.input.lower().split("x"))
     except ValueError:
         raise InputError(f"--input must look like 64x601 (mel bands x frames), got {args.input!r}") from None
-    model = models.build(args.classes, args.channel_scale, args.blocks, args.attention, args.eca_kernel)
-    size = models.summary(model, [(n_mels, frames)])
+    p = params.load(args.params)
+    classes = range(args.classes) if args.classes else corpora.classes(params.data(p)["corpus"])
+    kernel = args.eca_kernel if args.eca_kernel is not None else params.get(p, "eca.kernel")
+    spec = models.cnn(classes, args.channel_scale or params.get(p, "model.channel_scale"),
+                      params.get(p, "model.base_channels"), args.attention, args.blocks, kernel)
+    size = models.summary(spec.build(), [(n_mels, frames)])
     print(f"parameters  {size['parameters']:,}")
     print(f"FLOPs       {size['flops']:,}  ({size['flops'] / 1e9:.2f} G per clip of {n_mels}x{frames}, torch's count)")
 
@@ -64,11 +68,12 @@ def parser():
     m.set_defaults(run=manifest)
 
     s = commands.add_parser("model-summary", help="a model's parameters and FLOPs (the paper's Table 4)")
-    s.add_argument("--channel-scale", type=int, default=4)
-    s.add_argument("--classes", type=int, default=4)
-    s.add_argument("--blocks", type=int, nargs="*", default=[], help="blocks followed by attention")
+    s.add_argument("--params", default="params.yaml", help="what the options below default to (%(default)s)")
+    s.add_argument("--channel-scale", type=int, help="default: model.channel_scale")
+    s.add_argument("--classes", type=int, help="default: the classes of data.corpus")
+    s.add_argument("--blocks", type=int, nargs="*", default=[], help="blocks followed by attention (default: none)")
     s.add_argument("--attention", default="eca", help="eca (default), se, cbam, mhsa or area")
-    s.add_argument("--eca-kernel", type=params.eca_kernel, default=7)
+    s.add_argument("--eca-kernel", type=params.eca_kernel, help="default: eca.kernel")
     s.add_argument("--input", default="64x601", help="mel bands x frames (default: %(default)s)")
     s.set_defaults(run=model_summary)
 

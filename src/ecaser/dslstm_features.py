@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 
 from . import atomic, dataset, features
-from .runtime import device
+from . import runtime
 
 DSLSTM = Path("data/dslstm")
 # mfcc: openSMILE MFCC12_E_D_A (times in seconds, as there); fine / coarse: the authors' librosa calls, hop
@@ -104,9 +104,9 @@ def extract(batch, modules):
     return out
 
 
-def compute(audio, sample_rate, batch_size, out_dir=DSLSTM, device_name="auto"):
+def compute(audio, sample_rate, batch_size=None, out_dir=DSLSTM, device_name=None):
     """Write mfcc.npy, fine.npy and coarse.npy (float16 [N, features, frames], rows as in `audio` [N, samples])."""
-    dev = device(device_name)
+    dev, batch_size = runtime.device(device_name), batch_size or runtime.stft_batch()
     modules = {name: module.to(dev) for name, module in transforms(sample_rate).items()}
     with ExitStack() as stack, torch.inference_mode():
         arrays = {

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .runtime import device
+from . import atomic, dataset, runtime
 
 AMIN = 1e-10  # floor under the power before the log, librosa's default
 
@@ -38,12 +38,20 @@ class LogMel(torch.nn.Module):
         return 10.0 * torch.log10(torch.clamp(self.mel @ power, min=AMIN))
 
 
-def compute(audio, out, settings, batch_size=64, device_name="auto", desc=None):
+def compute(audio, out, settings, batch_size=None, device_name=None, desc=None):
     """Fill `out` [N, n_mels, T] from `audio` [N, samples] (both may be memory-mapped) batch by batch."""
-    dev = device(device_name)
+    dev, batch_size = runtime.device(device_name), batch_size or runtime.stft_batch()
     logmel = LogMel(**settings).to(dev)
     with torch.inference_mode():
         for start in tqdm(range(0, len(audio), batch_size), desc=desc, unit="batch", disable=None):
             batch = torch.from_numpy(np.array(audio[start : start + batch_size])).to(dev)
             out[start : start + len(batch)] = logmel(batch).cpu().numpy()
     return out
+
+
+def write(version, settings):
+    """Log-Mel features of every segment for one STFT version, written as float16 [N, n_mels, T]."""
+    clips = dataset.load_audio()
+    shape = (len(clips), settings["n_mels"], frames(clips.shape[1], settings["hop_length"]))
+    with atomic.open_npy(dataset.feature_path(version), shape, np.float16) as array:
+        compute(clips, array, settings, desc=f"stft {version}")

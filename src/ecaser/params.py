@@ -7,6 +7,7 @@ import yaml
 from .errors import InputError
 
 CORPORA = ("synthetic-emodb", "synthetic-iemocap", "emodb", "iemocap")
+PRECISIONS = ("float32", "bfloat16")  # bfloat16: autocast, on the CPU as on CUDA
 
 
 def load(path="params.yaml"):
@@ -38,11 +39,16 @@ def positive(params, key, kind=float):
     return kind(value)
 
 
-def data(params):
-    """The data section, checked: corpus name, root for real corpora, positive lengths and rates."""
+def corpus_name(params):
     corpus = get(params, "data.corpus")
     if corpus not in CORPORA:
         raise InputError(f"params: 'data.corpus' must be one of {', '.join(CORPORA)}, got {corpus!r}")
+    return corpus
+
+
+def data(params):
+    """The data section, checked: corpus name, root for real corpora, positive lengths and rates."""
+    corpus = corpus_name(params)
     root = get(params, "data.root")
     if not corpus.startswith("synthetic") and not root:
         raise InputError(f"params: 'data.root' must name the {corpus} folder when data.corpus is {corpus}")
@@ -79,19 +85,21 @@ def stft_version(params, version):
 
 
 def training(params):
-    """The train and cv sections, checked, as keyword arguments of training.Config."""
+    """The train and cv sections, checked, as keyword arguments of training.Config (all but its model)."""
+    precision = get(params, "train.precision")
+    if precision not in PRECISIONS:
+        raise InputError(f"params: 'train.precision' must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     return {
         "epochs": positive(params, "train.epochs", int),
         "batch_size": positive(params, "train.batch_size", int),
         "lr": positive(params, "train.lr"),
         "lr_decay": positive(params, "train.lr_decay"),
         "focal_gamma": non_negative(params, "train.focal_gamma"),
-        "seed": int(get(params, "train.seed")),
-        "device": str(get(params, "train.device")),
-        "parallel_folds": positive(params, "train.parallel_folds", int),
+        "weighted": True,
         "folds": int(get(params, "cv.folds")),
         "protocol": get(params, "cv.protocol"),
-        "base_channels": positive(params, "model.base_channels", int),
+        "seed": int(get(params, "train.seed")),
+        "precision": precision,
     }
 
 

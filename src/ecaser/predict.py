@@ -13,16 +13,8 @@ from . import atomic, audio, features, models
 from .errors import InputError
 
 
-def save(path, cfg, fold_models, stft, segment_s):
-    bundle = {
-        "classes": list(cfg.classes),
-        "model": {"channel_scale": cfg.channel_scale, "base_channels": cfg.base_channels,
-                  "attention_blocks": list(cfg.attention_blocks), "attention": cfg.attention,
-                  "eca_kernel": cfg.eca_kernel},
-        "stft": dict(stft),
-        "segment_s": segment_s,
-        "folds": fold_models,
-    }
+def save(path, spec, fold_models, stft, segment_s):
+    bundle = {"model": spec.to_dict(), "stft": dict(stft), "segment_s": segment_s, "folds": fold_models}
     with atomic.atomic_path(path) as tmp:
         torch.save(bundle, tmp)
 
@@ -33,14 +25,13 @@ class Predictor:
         if not path.is_file():
             raise InputError(f"{path}: model not found (make it with `dvc repro train_eca`)")
         bundle = torch.load(path, weights_only=True)
-        self.classes, self.stft = bundle["classes"], bundle["stft"]
+        spec = models.Spec.from_dict(bundle["model"])
+        self.classes, self.stft = list(spec.classes), bundle["stft"]
         self.length = round(bundle["segment_s"] * self.stft["sample_rate"])
         self.logmel = features.LogMel(**self.stft)
-        m = bundle["model"]
         self.folds = []
         for fold in bundle["folds"]:
-            model = models.build(len(self.classes), m["channel_scale"], m["attention_blocks"], m["attention"],
-                                 m["eca_kernel"], m["base_channels"])
+            model = spec.build()
             model.load_state_dict(fold["state_dict"])
             self.folds.append((model.eval(), fold["mean"][0], fold["std"][0]))  # the CNN's one input stream
 

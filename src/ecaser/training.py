@@ -10,47 +10,38 @@ are those of the last epoch. Each epoch's test scores are still logged, so the r
 such, the optimistic "best epoch on the test fold" figure that some published baselines report.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import folds, metrics, models
-from .models.dslstm import DSLSTM
+from . import folds, metrics, runtime
 from .losses import FocalLoss, class_weights
-from .runtime import device, keep_freed_memory
+from .models import Spec
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
-    """Everything that decides a run's numbers, and where it runs (device, parallel_folds), which does not."""
+    """Everything that decides a run's numbers: the model and how it is trained and scored. Where the run goes (the
+    device, folds side by side) is not here: runtime.py takes it from the environment, and it changes no number."""
 
-    classes: list
-    architecture: str = "cnn"  # cnn: the paper's CNN; dslstm: the Dual-Sequence LSTM baseline
-    channel_scale: int = 4
-    base_channels: int = 16
-    attention_blocks: tuple = ()
-    attention: str = "eca"
-    eca_kernel: object = 7
-    epochs: int = 100
-    batch_size: int = 36
-    lr: float = 1e-3
-    lr_decay: float = 1.0  # learning rate factor per epoch
-    focal_gamma: float = 1.0
-    weighted: bool = True  # class weights in the loss; cross entropy is focal_gamma 0 without them
-    folds: int = 5
-    protocol: str = "stratified"
-    seed: int = 0
-    device: str = "auto"
-    parallel_folds: int = 5  # folds trained at once, taking turns on the device; the numbers do not depend on it
+    model: Spec
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_decay: float  # learning rate factor per epoch
+    focal_gamma: float
+    weighted: bool  # class weights in the loss; cross entropy is focal_gamma 0 without them
+    folds: int
+    protocol: str
+    seed: int
+    precision: str  # float32, or bfloat16 autocast: it changes the numbers, so it is part of the cache key
 
-    def model(self):
-        if self.architecture == "dslstm":
-            return DSLSTM(len(self.classes))
-        return models.build(len(self.classes), self.channel_scale, self.attention_blocks, self.attention,
-                            self.eca_kernel, self.base_channels)
+    def record(self):
+        """The settings as config.json keeps them beside the model's Spec."""
+        return {key: value for key, value in asdict(self).items() if key != "model"}
 
 
 def normaliser(train_features, rows, chunk=256):
@@ -117,7 +108,7 @@ def heads(output):
     return output if isinstance(output, tuple) else (output,)
 
 
-def predict(model, inputs, examples, stats, batch_size):
+def predict(model, inputs, examples, stats, batch_size, precision):
     """Class probabilities [n, classes] and each ECA block's channel weights {block: [n, C]} of (version, row)
     examples.
 
@@ -125,7 +116,7 @@ def predict(model, inputs, examples, stats, batch_size):
     """
     model.eval()
     probs, eca = [], {}
-    with torch.inference_mode(), autocast(inputs.dev):
+    with torch.inference_mode(), autocast(inputs.dev, precision):
         for start in range(0, len(examples), batch_size):
             x, _ = inputs.batch(examples[start : start + batch_size], stats)
             logits = torch.stack(heads(model(*x))).mean(dim=0)
@@ -135,9 +126,9 @@ def predict(model, inputs, examples, stats, batch_size):
     return torch.cat(probs).cpu().numpy(), {block: torch.cat(w).cpu().numpy() for block, w in eca.items()}
 
 
-def autocast(dev):
-    """bfloat16 mixed precision on CUDA; a no-op on the CPU, where float32 keeps runs bit-reproducible."""
-    return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
+def autocast(dev, precision):
+    """bfloat16 mixed precision where the run asks for it, on any device; a no-op for float32."""
+    return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
 
 
 @dataclass
@@ -158,8 +149,8 @@ def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar):
     """
     dev = train.dev
     torch.manual_seed(cfg.seed * 1000 + fold)
-    model = cfg.model().to(dev, memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
-    weight = class_weights(y[train_rows], len(cfg.classes)) if cfg.weighted else None
+    model = cfg.model.build().to(dev, memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
+    weight = class_weights(y[train_rows], len(cfg.model.classes)) if cfg.weighted else None
     loss_fn = FocalLoss(cfg.focal_gamma, weight).to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     schedule = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=cfg.lr_decay)
@@ -176,7 +167,7 @@ def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar):
         losses = []  # kept on the device: reading each step's loss would make the host wait for the GPU
         for start in range(0, len(order), cfg.batch_size):
             x, target = train.batch(order[start : start + cfg.batch_size], norm)
-            with autocast(dev):
+            with autocast(dev, cfg.precision):
                 outputs = heads(model(*x))
                 loss = sum(loss_fn(logits.float(), target) for logits in outputs) / len(outputs)
             optimiser.zero_grad(set_to_none=True)
@@ -185,7 +176,7 @@ def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar):
             losses.append(loss.detach())
             yield
         schedule.step()
-        probs, eca = predict(model, test, test_examples, norm, cfg.batch_size)
+        probs, eca = predict(model, test, test_examples, norm, cfg.batch_size, cfg.precision)
         score = metrics.scores(y[test_rows], probs.argmax(axis=1))
         curves.append({"epoch": epoch, "train_loss": float(np.mean(torch.stack(losses).tolist())), **score})
         bar.set_postfix(fold=fold, epoch=epoch, loss=f"{curves[-1]['train_loss']:.3f}", UA=f"{score['UA']:.1f}")
@@ -220,10 +211,11 @@ def take_turns(runs, width, dev):
 
 
 def cross_validate(manifest, train_features, test_features, cfg):
-    """Run every fold, cfg.parallel_folds at a time; ECA weights are each block's channel weights averaged per true
-    class over all test folds."""
-    keep_freed_memory()
-    dev = device(cfg.device)
+    """Run every fold, runtime.parallel_folds() at a time; ECA weights are each block's channel weights averaged per
+    true class over all test folds."""
+    runtime.keep_freed_memory()
+    dev = runtime.device()
+    runtime.set_precision(cfg.precision)
     y = manifest["label_index"].to_numpy()
     splits = folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed)
     resident = dev.type == "cuda"
@@ -231,22 +223,23 @@ def cross_validate(manifest, train_features, test_features, cfg):
     bar = tqdm(total=cfg.folds * cfg.epochs, desc="train", unit="epoch", disable=None, leave=False)
     runs = [fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar)
             for fold, (train_rows, test_rows) in enumerate(splits, start=1)]
-    outcomes = take_turns(runs, cfg.parallel_folds, dev)
+    outcomes = take_turns(runs, runtime.parallel_folds(), dev)
     bar.close()
     rows, per_fold, curves, eca_sum = [], [], [], {}
+    classes = cfg.model.classes
     for fold, ((_, test_rows), (probs, eca, fold_curves, _)) in enumerate(zip(splits, outcomes), start=1):
         pred = probs.argmax(axis=1)
         per_fold.append(metrics.scores(y[test_rows], pred))
         curves.append([{"fold": fold, **c} for c in fold_curves])
         table = {"id": manifest["id"].to_numpy()[test_rows], "fold": fold, "true": y[test_rows], "pred": pred}
-        table.update({f"p_{name}": probs[:, i] for i, name in enumerate(cfg.classes)})
+        table.update({f"p_{name}": probs[:, i] for i, name in enumerate(classes)})
         rows.append(table)
         for block, weights in eca.items():
-            sums = eca_sum.setdefault(block, np.zeros((len(cfg.classes), weights.shape[1])))
+            sums = eca_sum.setdefault(block, np.zeros((len(classes), weights.shape[1])))
             np.add.at(sums, y[test_rows], weights)
     predictions = pd.concat([pd.DataFrame(t) for t in rows], ignore_index=True)
-    counts = np.bincount(y, minlength=len(cfg.classes))[:, None]
-    eca_weights = {block: {name: (s / counts)[i].tolist() for i, name in enumerate(cfg.classes)}
+    counts = np.bincount(y, minlength=len(classes))[:, None]
+    eca_weights = {block: {name: (s / counts)[i].tolist() for i, name in enumerate(classes)}
                    for block, s in eca_sum.items()}
     summary = metrics.summarise(per_fold)
     summary["best_test_epoch"] = best_test_epoch(curves)

@@ -26,6 +26,7 @@ LETTERS = {
     "N": "neutral",
 }
 MALE_SPEAKERS = {"03", "10", "11", "12", "15"}
+FILES = ("wav/*.wav",)  # what the loader reads, relative to the root: the corpus fingerprint covers exactly these
 NAME = re.compile(r"(?P<speaker>\d{2})[ab]\d{2}(?P<letter>[A-Z])[a-z]\.wav")
 
 

@@ -21,6 +21,8 @@ from ..errors import InputError
 from .wavinfo import duration
 
 CLASSES = ["angry", "sad", "happy", "neutral"]
+# what the loader reads, relative to the root: the corpus fingerprint covers exactly these
+FILES = ("Session*/dialog/EmoEvaluation/*.txt", "Session*/sentences/wav/*/*.wav")
 LABELS = {"ang": "angry", "sad": "sad", "hap": "happy", "exc": "happy", "neu": "neutral"}
 TURN_LINE = re.compile(r"\[[^\]]*\]\s+(?P<turn>\S+)\s+(?P<label>\S+)\s+\[")
 TURN_NAME = re.compile(r"(?P<session>Ses\d{2})[FM]_\w+_(?P<gender>[FM])\d+")

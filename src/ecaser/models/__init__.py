@@ -1,17 +1,56 @@
-"""Building the models and measuring them the way the paper's Table 4 does."""
+"""The one description of a model (build it, record it, rebuild it) and its size as the paper's Table 4 counts it."""
 
 import warnings
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from .cnn import ATTENTION, BLOCKS, CNN
+from .dslstm import DSLSTM
 
 
-def build(classes, channel_scale=4, attention_blocks=(), attention="eca", eca_kernel=7, base_channels=16):
-    return CNN(classes, channel_scale, base_channels, tuple(attention_blocks), attention, eca_kernel)
+@dataclass(frozen=True)
+class Spec:
+    """What a model is, and nothing about how it is trained: training builds it, each run's config.json and the
+    saved models record it, and predict, the report and the benchmarks rebuild it from that record.
+
+    None marks a field that does not apply (the DS-LSTM has no channel scale; a CNN without attention no kernel).
+    """
+
+    architecture: str  # cnn: the paper's CNN; dslstm: the Dual-Sequence LSTM baseline
+    classes: tuple
+    channel_scale: int | None = None
+    base_channels: int | None = None
+    attention: str | None = None  # a key of ATTENTION, after each of attention_blocks
+    attention_blocks: tuple = ()
+    eca_kernel: int | str | None = None  # an odd int, or "adaptive" for ECA-Net's rule per block width
+
+    def build(self):
+        if self.architecture == "dslstm":
+            return DSLSTM(len(self.classes))
+        return CNN(len(self.classes), self.channel_scale, self.base_channels, self.attention_blocks, self.attention,
+                   self.eca_kernel)
+
+    def to_dict(self):
+        return {**asdict(self), "classes": list(self.classes), "attention_blocks": list(self.attention_blocks)}
+
+    @classmethod
+    def from_dict(cls, record):
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in record.items() if key in known}
+        return cls(**{**values, "classes": tuple(values["classes"]),
+                      "attention_blocks": tuple(values.get("attention_blocks", ()))})
+
+
+def cnn(classes, channel_scale, base_channels, attention=None, attention_blocks=(), eca_kernel=None):
+    """The CNN's Spec, with the fields that do not apply set to None: no attention without blocks, no kernel
+    unless the attention is ECA."""
+    attention = attention if attention_blocks else None
+    return Spec("cnn", tuple(classes), channel_scale, base_channels, attention, tuple(attention_blocks),
+                eca_kernel if attention == "eca" else None)
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """Attention modules for a conv block's output [B, C, F, T] (F Mel bins, T frames), shape-preserving.
 
 ECA (ECA-Net, Wang et al., CVPR 2020) as the paper places it in its CNN, and the modules it is compared
-with: SE, CBAM, multi-head self-attention and multiscale area attention. None depends on x's memory
-format (channels_last works) and all run under bf16 autocast.
+with: SE, CBAM, multi-head self-attention, multiscale area attention, attention head fusion and
+spectro-temporal-channel attention. None depends on x's memory format (channels_last works) and all run
+under bf16 autocast.
 """
 
 import math
@@ -175,3 +176,72 @@ class AreaAttention(nn.Module):
                 area_keys.append(means[:, :channels])
                 area_values.append(means[:, channels:] * (height * width))
         return torch.cat(area_keys, dim=2), torch.cat(area_values, dim=2)
+
+
+class HeadFusion(nn.Module):
+    """Attention head fusion (Xu et al., CCWC 2020): several heads' attention maps averaged into one.
+
+    One head's softmax tends to settle on a single attention point; averaging heads lets one map keep
+    several, which is the paper's argument for it. Each head gates every position's channels by
+    softmax(Q * K) * V, with Q, K and V 1x1 projections (with biases) of that position's C channels.
+    Checked against the authors' code (lessonxmk/head_fusion, model.py, MACNN), whose choices are kept:
+    - the product Q * K is element-wise and its softmax runs over the channels of each position (their
+      F.softmax without dim on a 4-D map), unscaled: a per-position gate, not a softmax over positions;
+    - no output projection and no residual;
+    - the heads are fused by ReLU then averaging: they concatenate the heads along the frequency axis, apply
+      ReLU and pool globally, which equals pooling the mean of the ReLU'd heads, so where a global average
+      pool follows (block 6 here) this is exactly theirs.
+    Their training script uses 4 heads of 64 hidden channels; here the heads are C wide, so the block keeps
+    its width without a projection that their model does not have. Trainable parameters
+    3*heads*(C*C + C), so 12*C*C + 12*C at 4 heads.
+    """
+
+    def __init__(self, channels, heads=4):
+        super().__init__()
+        if not isinstance(heads, int) or heads < 1:
+            raise InputError(f"attention: head fusion needs an integer number of heads >= 1, got {heads!r}")
+        self.heads = heads
+        self.project = nn.Linear(channels, 3 * heads * channels)  # Q of every head, then K, then V
+
+    def forward(self, x):
+        query, key, value = self.project(_tokens(x)).unflatten(2, (3, self.heads, -1)).unbind(2)  # [B, F*T, h, C]
+        fused = ((query * key).softmax(dim=-1) * value).relu().mean(dim=2)
+        return fused.transpose(1, 2).reshape(x.shape)
+
+
+def _axis_branch(channels, hidden, kernel=3):
+    """STC's spectral or temporal scorer: Conv1d(C, h, kernel) -> ReLU -> Conv1d(h, 1, 1) along one axis."""
+    return nn.Sequential(nn.Conv1d(channels, hidden, kernel, padding=kernel // 2), nn.ReLU(), nn.Conv1d(hidden, 1, 1))
+
+
+class STC(nn.Module):
+    """Spectro-temporal-channel attention (Guo et al., ICASSP 2021; DSTCNet, IEEE TNNLS 2023).
+
+    Emotion shows in some frequency bands, some frames and some feature channels, so three independent
+    branches score one axis each from the map averaged over the other two, and, as in BAM (Park et al.,
+    BMVC 2018), the sigmoid of their broadcast sum is one 3-D map M [B, C, F, T] and out = x * (1 + M):
+    the residual keeps a position the map scores low from being switched off. The channel branch is SE's
+    bottleneck on the channel means; the spectral (temporal) one scores each bin (frame) from the time
+    (frequency) means of all channels. Trainable parameters, h = max(1, C // reduction):
+    (2*C*h + h + C) + 2*(3*C*h + 2*h + 1) = 8*C*h + 5*h + C + 2.
+    Where the papers say nothing (no public code), chosen here:
+    - spectral and temporal branches are 1-D convs along their axis, BAM's spatial bottleneck made 1-D:
+      Conv1d(C, h, 3) -> ReLU -> Conv1d(h, 1, 1); convs, not layers over all F or T, so any length works;
+    - one reduction, 16, for all three branches, as SE and BAM;
+    - average pooling only, as BAM (CBAM adds max pooling);
+    - no batch norm in the branches (BAM has it), as SE here: the map does not depend on the batch;
+    - the branches combine as BAM's: summed, then one sigmoid, then x * (1 + M).
+    """
+
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.channel = _bottleneck(channels, reduction)
+        self.spectral = _axis_branch(channels, hidden)
+        self.temporal = _axis_branch(channels, hidden)
+
+    def forward(self, x):
+        channel = self.channel(x.mean(dim=(2, 3)))[:, :, None, None]  # [B, C, 1, 1]
+        spectral = self.spectral(x.mean(dim=3))[:, :, :, None]  # [B, 1, F, 1]
+        temporal = self.temporal(x.mean(dim=2))[:, :, None, :]  # [B, 1, 1, T]
+        return x * (1 + (channel + spectral + temporal).sigmoid())

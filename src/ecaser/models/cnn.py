@@ -9,7 +9,7 @@ from . import attention as modules
 
 BLOCKS = 6
 ATTENTION = {"eca": modules.ECA, "se": modules.SE, "cbam": modules.CBAM, "mhsa": modules.MHSA,
-             "area": modules.AreaAttention}
+             "area": modules.AreaAttention, "head_fusion": modules.HeadFusion, "stc": modules.STC}
 
 
 def attention_module(kind, channels, eca_kernel):
@@ -38,7 +38,7 @@ class CNN(nn.Module):
     eca_kernel: an odd int for every chosen block, or "adaptive" for ECA-Net's rule per block width.
     """
 
-    def __init__(self, classes, channel_scale=4, base_channels=16, attention_blocks=(), attention="eca", eca_kernel=7):
+    def __init__(self, classes, channel_scale, base_channels, attention_blocks=(), attention=None, eca_kernel=None):
         super().__init__()
         if channel_scale < 1:
             raise InputError(f"params: 'model.channel_scale' must be >= 1, got {channel_scale!r}")

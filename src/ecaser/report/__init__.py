@@ -44,7 +44,7 @@ def summary(results):
 
 def build(p, root="."):
     root = Path(root)
-    results = collect.load(root)
+    results = collect.load(p, root)
     atomic.save_json(root / "metrics" / "summary.json", summary(results))
     written = figures.draw(results, root / "plots")
     with atomic.atomic_path(root / "reports" / "report.md") as tmp:

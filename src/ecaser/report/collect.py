@@ -2,7 +2,8 @@
 
 Runs are found from metrics/<family>/<run>.json and described by results/<family>/<run>/config.json, not
 by parsing params.yaml or run names, so the report follows whatever grid was trained and skips absent
-families.
+families. One run can stand in several places: "cnn/focal", Table 6's weighted-focal CNN, is the channel sweep's
+run of the CNN at model.*, trained once.
 """
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import experiment, models
+from .. import experiments, models
 from ..errors import InputError
 from ..metrics import KEYS
 from . import paper
@@ -27,6 +28,16 @@ AUGMENT = {"augment_cnn": "CNN", "augment_eca": "CNN + ECA"}
 def natural(text):
     """Sort key that puts v2 before v10 and last2 before last10."""
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text))]
+
+
+def flat(config):
+    """config.json with its model's fields at the top level, beside train, test, loss and the rest."""
+    return {**config["model"], **{key: value for key, value in config.items() if key != "model"}}
+
+
+def config_of(run):
+    """The flat config of an experiments.Run that a training stage would write."""
+    return {**run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss}
 
 
 def signature(config):
@@ -79,32 +90,36 @@ class Results:
         """A run by id, or a family's best run."""
         return self.runs.loc[source] if source in self.runs.index else self.best(source)
 
+    def folder(self, run_id):
+        """The results folder of a run, or of the run it stands for."""
+        return self.root / "results" / self.runs.loc[run_id, "source"]
+
     def predictions(self, run_id):
-        return pd.read_csv(self.root / "results" / run_id / "predictions.csv")
+        return pd.read_csv(self.folder(run_id) / "predictions.csv")
 
     def curves(self, run_id):
-        return pd.read_csv(self.root / "results" / run_id / "curves.csv")
+        return pd.read_csv(self.folder(run_id) / "curves.csv")
 
     def flops(self, run):
         """FLOPs of one forward pass of the run's model on one clip, counted here from its config.json."""
-        return models.summary(experiment.model(run["config"]), run["config"]["inputs"])["flops"]
+        return models.summary(models.Spec.from_dict(run["config"]).build(), run["config"]["inputs"])["flops"]
 
     def eca_weights(self, run_id):
         """{block: {class: per-channel mean weight}}; {} for a run without ECA blocks, which writes no file."""
-        path = self.root / "results" / run_id / "eca_weights.json"
+        path = self.folder(run_id) / "eca_weights.json"
         return read_json(path) if path.is_file() else {}
 
 
-def load(root="."):
+def load(p, root="."):
     root = Path(root)
     runs, folds = [], []
     for family in FAMILIES:
         for path in sorted((root / "metrics" / family).glob("*.json"), key=natural):
             run_id = f"{family}/{path.stem}"
             m = read_json(path)
-            config = read_json(root / "results" / run_id / "config.json")
+            config = flat(read_json(root / "results" / run_id / "config.json"))
             runs.append({
-                "id": run_id, "family": family, "run": path.stem, "model": describe(config),
+                "id": run_id, "family": family, "run": path.stem, "source": run_id, "model": describe(config),
                 "version": config["test"], "K": len(config["train"]), "channel_scale": config["channel_scale"],
                 "last": len(config["attention_blocks"]), "attention": config["attention"],
                 "eca_kernel": config["eca_kernel"],
@@ -116,7 +131,14 @@ def load(root="."):
             folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in m["folds"].items()]
     if not runs:
         raise InputError(f"{root / 'metrics'}: no training runs found; run the training stages first")
-    return Results(root, pd.DataFrame(runs).set_index("id"), pd.DataFrame(folds))
+    runs = pd.DataFrame(runs).set_index("id")
+    focal = signature(config_of(experiments.on_model_version(p, experiments.cnn(p))))
+    sweep = runs[(runs["family"] == "cnn_sweep") & (runs["signature"] == focal)]
+    if len(sweep):
+        alias = sweep.iloc[[0]].assign(family="cnn", run="focal").rename(index=lambda _: "cnn/focal")
+        runs = pd.concat([runs, alias])
+        folds = [*folds, *({**row, "id": "cnn/focal"} for row in folds if row["id"] == sweep.index[0])]
+    return Results(root, runs, pd.DataFrame(folds))
 
 
 def ablation(results):

@@ -100,7 +100,7 @@ def confusion_grid(results, runs, title):
         counts = metrics.confusion(predictions["true"], predictions["pred"], len(classes))
         percent = pd.DataFrame(100 * counts / counts.sum(axis=1, keepdims=True), index=classes, columns=classes)
         sns.heatmap(percent, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar=False, square=True, ax=ax)
-        ax.set(title=f"{label} ({run.name})\nUA {run['UA']:.1f}, WA {run['WA']:.1f}", xlabel="predicted",
+        ax.set(title=f"{label} ({run['source']})\nUA {run['UA']:.1f}, WA {run['WA']:.1f}", xlabel="predicted",
                ylabel="true")
     for ax in axes.flat[len(runs):]:
         ax.axis("off")

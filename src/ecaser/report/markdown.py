@@ -72,7 +72,7 @@ def ablation_table(p, results):
     name = paper.NAMES[real]
     rows = []
     for _, label, run, published in ablation(results):
-        rows.append({"method": label, "run": run.name, **{f"{k} (this run)": v for k, v in scores(run).items()},
+        rows.append({"method": label, "run": run["source"], **{f"{k} (this run)": v for k, v in scores(run).items()},
                      **{f"{k} (paper, {name})": f"{x:.2f}" for k, x in zip(KEYS, published[real])},
                      OPTIMISTIC: f"{run['best_ACC']:.2f}"})
     missing = [label for _, label, source, _ in paper.TABLE6 if results.run(source) is None]
@@ -94,7 +94,7 @@ def optimistic(run):
 def systems_table(p, results):
     real = paper.corpus(p["data"]["corpus"])
     paper_column = f"UA / WA / ACC (paper, {paper.NAMES[real]})"
-    rows = [{"model": run["model"], "run": run.name, "parameters": f"{run['parameters']:,}",
+    rows = [{"model": run["model"], "run": run["source"], "parameters": f"{run['parameters']:,}",
              "FLOPs (M)": f"{results.flops(run) / 1e6:,.1f}", **scores(run),
              paper_column: triple(paper.published(run.name).get(real)), OPTIMISTIC_ALL: optimistic(run)}
             for run in systems(results)]
@@ -115,7 +115,7 @@ def attention_table(p, results):
         overhead = "—" if base is None else f"+{run['parameters'] - base:,}"
         published = paper.published(run.name)
         columns = {f"UA / WA / ACC (paper, {name})": triple(published.get(real)) for real, name in paper.NAMES.items()}
-        out.append({"attention": run["model"], "run": run.name, **scores(run), "parameter overhead": overhead,
+        out.append({"attention": run["model"], "run": run["source"], **scores(run), "parameter overhead": overhead,
                     **columns})
     lines = ["## Table 5: attention modules in the same CNN", ""]
     if not out:

@@ -1,0 +1,55 @@
+"""The corpus fingerprint, the pipeline's first output: one line per file the loader reads (path, size, digest).
+
+DVC tracks params and files inside the repository, not a corpus folder named by data.root, so without this an
+edited, added or removed WAV would leave `segment` up to date. The `corpus` stage re-lists the folder at every
+`dvc repro` and rewrites this file; `segment` depends on it, so it re-runs exactly when a line changes.
+
+data.fingerprint chooses the digest: `content` (MD5 of the bytes: the same corpus gives the same file on any
+machine, so another machine's run-cache applies) or `stat` (size and modification time: no reading, but a copy
+with new times counts as changed).
+"""
+
+import hashlib
+from pathlib import Path
+
+from . import atomic
+from .corpora import REAL
+from .errors import InputError
+
+METHODS = ("content", "stat")
+OUT = Path("data/corpus/fingerprint.tsv")
+
+
+def files(corpus, root):
+    """The files the corpus's loader reads, sorted, hidden ones (macOS `._*` debris) left out."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: {corpus} corpus folder not found")
+    found = {p for pattern in REAL[corpus].FILES for p in root.glob(pattern) if p.is_file()}
+    return sorted((p for p in found if not p.name.startswith(".")), key=lambda p: p.relative_to(root).as_posix())
+
+
+def digest(path, method):
+    if method == "stat":
+        return str(path.stat().st_mtime_ns)
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "md5").hexdigest()
+
+
+def lines(corpus, root, method):
+    """The fingerprint's lines; a synthetic corpus reads no file (its clips are rendered from code and params)."""
+    if method not in METHODS:
+        raise InputError(f"params: 'data.fingerprint' must be one of {', '.join(METHODS)}, got {method!r}")
+    header = f"# {corpus}, {method}: path, bytes, {'md5' if method == 'content' else 'mtime_ns'}"
+    if corpus.startswith("synthetic-"):
+        return [header]
+    root = Path(root)
+    return [header, *(f"{p.relative_to(root).as_posix()}\t{p.stat().st_size}\t{digest(p, method)}"
+                      for p in files(corpus, root))]
+
+
+def write(corpus, root, method, out=OUT):
+    text = "\n".join(lines(corpus, root, method)) + "\n"
+    with atomic.atomic_path(out) as tmp:
+        tmp.write_text(text)
+    return text.count("\n") - 1

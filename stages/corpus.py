@@ -1,0 +1,16 @@
+"""Stage `corpus` (always re-run, cheap): data/corpus/fingerprint.tsv, the files of the corpus with their digests."""
+
+from ecaser import fingerprint, params
+from ecaser.errors import exit_on_input_error
+
+
+@exit_on_input_error
+def main():
+    p = params.load()
+    data = params.data(p)
+    n = fingerprint.write(data["corpus"], data["root"], params.get(p, "data.fingerprint"))
+    print(f"{data['corpus']}: {n} files fingerprinted")
+
+
+if __name__ == "__main__":
+    main()

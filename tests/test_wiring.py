@@ -1,0 +1,126 @@
+"""dvc.yaml's wiring: every package module a stage's script imports is one of that stage's deps.
+
+A stage re-runs when a dep changes, so a module it runs but does not list (say params.py, which computes each
+STFT version's window) could change every number while `dvc repro` says all is up to date. The imports are
+read from the source (every `import` statement, those inside functions included), transitively.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ecaser import experiments
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+
+
+def module_file(name):
+    """src/ecaser/a/b.py or src/ecaser/a/b/__init__.py for 'ecaser.a.b'; None for what is not ours."""
+    base = SRC.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def imported(path, package):
+    """Module names of the package that the file at `path` imports; `package` is the file's own package."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, node.module] if node.module else parts)
+            else:
+                base = node.module
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)  # kept only where it is a module
+    # importing a.b.c runs a/__init__ and a/b/__init__ first
+    return {".".join(n.split(".")[:i]) for n in names for i in range(1, len(n.split(".")) + 1)}
+
+
+def closure(script):
+    """Every file of src/ that running `script` imports, the script itself included."""
+    seen, todo = {script}, [(script, "")]
+    while todo:
+        path, package = todo.pop()
+        for name in imported(path, package):
+            found = module_file(name)
+            if found and found not in seen:
+                seen.add(found)
+                todo.append((found, name if found.name == "__init__.py" else name.rpartition(".")[0]))
+    return seen
+
+
+def stages(dvc_yaml):
+    """(stage name, script, deps) of every stage, foreach and matrix templates as written."""
+    for name, stage in yaml.safe_load(dvc_yaml.read_text())["stages"].items():
+        stage = stage.get("do", stage)
+        yield name, REPO / stage["cmd"].split()[1], [d if isinstance(d, str) else next(iter(d)) for d in stage["deps"]]
+
+
+def uncovered(dvc_yaml):
+    """{stage: files its script imports that none of its deps covers}."""
+    missing = {}
+    for name, script, deps in stages(dvc_yaml):
+        paths = [(REPO / d).resolve() for d in deps]
+        lacking = sorted(str(f.relative_to(REPO)) for f in closure(script)
+                         if not any(f == p or p in f.parents for p in paths))
+        if lacking:
+            missing[name] = lacking
+    return missing
+
+
+def test_every_stage_depends_on_every_module_its_script_imports():
+    assert uncovered(REPO / "dvc.yaml") == {}
+
+
+def test_the_check_sees_the_modules_a_script_reaches_through_other_modules():
+    files = {str(f.relative_to(REPO)) for f in closure(REPO / "stages/stft.py")}
+    # stft.py names dataset and params; dataset reaches features, features runtime, every one errors
+    assert {"src/ecaser/dataset.py", "src/ecaser/features.py", "src/ecaser/runtime.py", "src/ecaser/errors.py",
+            "src/ecaser/params.py", "src/ecaser/__init__.py"} <= files
+    assert "src/ecaser/report/__init__.py" not in files and "src/ecaser/training.py" not in files
+
+
+@pytest.mark.parametrize("stage, dep", [("stft", "src/ecaser/params.py"), ("train_eca", "src/ecaser/runtime.py"),
+                                        ("segment", "src/ecaser/corpora"), ("report", "src/ecaser/experiments.py")])
+def test_removing_a_dep_from_dvc_yaml_is_caught(tmp_path, stage, dep):
+    pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    body = pipeline["stages"][stage].get("do", pipeline["stages"][stage])
+    assert dep in body["deps"]
+    body["deps"].remove(dep)
+    edited = tmp_path / "dvc.yaml"
+    edited.write_text(yaml.safe_dump(pipeline))
+    assert stage in uncovered(edited)
+
+
+def test_the_report_does_not_depend_on_what_only_training_runs():
+    """Editing the training loop re-runs the training stages, and through their outputs the report; editing
+    the report must not re-train anything, so no training stage lists report code."""
+    for name, _, deps in stages(REPO / "dvc.yaml"):
+        if name != "report":
+            assert not [d for d in deps if d.startswith("src/ecaser/report")], name
+
+
+def duplicates(params_file):
+    """{Run: its stages} for every Run that more than one training stage trains."""
+    by_run = {}
+    for name, run in experiments.planned(REPO / "dvc.yaml", REPO / params_file):
+        by_run.setdefault(run, []).append(name)
+    return {run: names for run, names in by_run.items() if len(names) > 1}
+
+
+def test_each_distinct_run_of_the_default_pipeline_is_trained_once():
+    assert duplicates("params.yaml") == {}
+
+
+@pytest.mark.parametrize("config", ["configs/paper-emodb.yaml", "configs/paper-iemocap.yaml"])
+def test_no_cnn_without_attention_is_trained_twice_at_paper_scale(config):
+    """Table 6's weighted-focal CNN is the sweep's run at model.*, not a stage of its own."""
+    assert [names for run, names in duplicates(config).items() if run.model.attention is None] == []
