@@ -105,7 +105,8 @@ FULL = [
 DSLSTM = ("dslstm", "published", 0.35, {"loss": "cross_entropy"})
 DSLSTM_INPUTS = ((39, 301), (128, 63), (256, 32))  # MFCC, fine and coarse Mel (the real ones of a 2 s clip)
 FULL += [*[("attention", kind, q, {"attention": kind, "attention_blocks": (6,) if kind == "area" else (5, 6)})
-           for kind, q in (("se", 0.5), ("cbam", 0.55), ("mhsa", 0.45), ("area", 0.4))], DSLSTM]
+           for kind, q in (("se", 0.5), ("cbam", 0.55), ("mhsa", 0.45), ("area", 0.4), ("head_fusion", 0.5),
+                           ("stc", 0.55))], DSLSTM]
 EMODB_LIKE = ["anger", "boredom", "neutral"]
 PARTIAL = [("cnn_sweep", "v8-n1", 0.5, {}), ("eca", "proposed", 0.6, {"attention_blocks": (5, 6)}),
            augment("eca", "descending", 2, 0.7), DSLSTM]
@@ -226,7 +227,8 @@ def test_table5_rows_and_their_parameter_overhead(full):
     text = (full / "reports/report.md").read_text()
     table5 = text.split("## Table 5")[1].split("\n## ")[0]
     assert [line.split("|")[2].strip() for line in table5.splitlines() if line.startswith("| CNN")] == [
-        "eca/proposed", "attention/se", "attention/cbam", "attention/mhsa", "attention/area"]
+        "eca/proposed", "attention/se", "attention/cbam", "attention/mhsa", "attention/area",
+        "attention/head_fusion", "attention/stc"]
     # SE after blocks 5 and 6 of the n = 1 CNN (80 and 96 channels, reduction 16): 2*C*(C//16) + C//16 + C each
     se = sum(2 * c * (c // 16) + c // 16 + c for c in (80, 96))
     assert f"+{se:,}" in row(table5, "| CNN, focal + SE (blocks 5, 6)")
@@ -234,5 +236,5 @@ def test_table5_rows_and_their_parameter_overhead(full):
     assert "85.48 / 86.17 / 85.83" in row(table5, "| CNN, focal + ECA")  # the paper's EMODB ECA row
     assert row(table5, "| CNN, focal + area attention (block 6)")
     summary = json.loads((full / "metrics/summary.json").read_text())
-    assert list(summary["attention"]) == ["eca", "se", "cbam", "mhsa", "area"]
+    assert list(summary["attention"]) == ["eca", "se", "cbam", "mhsa", "area", "head_fusion", "stc"]
     assert summary["attention"]["cbam"]["ACC"] == scores(full, "attention/cbam")["ACC"]

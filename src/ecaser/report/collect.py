@@ -21,7 +21,8 @@ from . import paper
 FAMILIES = ("cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "attention", "augment_cnn",
             "augment_eca", "dslstm")
 TABLE4 = ("cnn/focal", "eca_original/adaptive", "eca/proposed", "dslstm/published")
-ATTENTION = {"eca": "ECA", "se": "SE", "cbam": "CBAM", "mhsa": "MHSA", "area": "area attention"}
+ATTENTION = {"eca": "ECA", "se": "SE", "cbam": "CBAM", "mhsa": "MHSA", "area": "area attention",
+             "head_fusion": "head fusion", "stc": "STC"}
 AUGMENT = {"augment_cnn": "CNN", "augment_eca": "CNN + ECA"}
 
 
