@@ -21,8 +21,6 @@ from .dslstm_features import STREAMS
 from .errors import InputError
 from .models import Spec
 
-LOSSES = ("focal", "cross_entropy")
-
 
 @dataclass(frozen=True)
 class Run:

@@ -122,8 +122,8 @@ def attention_table(p, results):
         return lines + ["_Skipped: no runs of eca or attention._", ""]
     return lines + [table(out), "", "Each module sits where the proposed model has its ECA (area attention after the "
                     "last block), on the same STFT version and channel scale. Overhead: parameters beyond the CNN "
-                    "without attention (cnn/focal). — : a figure PAPER.md does not give (its Table 5 numbers are not "
-                    "in it, so only the ECA row has the paper's).", ""]
+                    "without attention (cnn/focal: the sweep's run at model.*). — : a figure PAPER.md does not give "
+                    "(its Table 5 numbers are not in it, so only the ECA row has the paper's).", ""]
 
 
 def family_table(p, results, family):
