@@ -140,7 +140,7 @@ def test_summary_holds_the_runs_own_numbers(full):
     summary = json.loads((full / "metrics/summary.json").read_text())
     rows = {"cnn_cross_entropy": "cnn/cross_entropy", "cnn_focal": "cnn_sweep/v8-n1",
             "original_eca": "eca_original/adaptive", "our_eca": "eca/proposed",
-            "stft_augmentation": "augment_cnn/descending-4", "both": "augment_eca/ascending-2"}
+            "stft_augmentation": "augment_cnn/descending-4", "both": "augment_eca/descending-2"}
     assert summary["ablation"] == {key: scores(full, run_id) for key, run_id in rows.items()}
     best = {"cnn_sweep": "v1-n2", "eca_kernels": "v8-k7", "eca_blocks": "last2-k7",
             "augment_cnn": "descending-4", "augment_eca": "ascending-2"}
@@ -179,6 +179,8 @@ def test_report_states_the_setup_and_puts_the_papers_emodb_numbers_beside_ours(f
     assert "85.48" in row and f"{proposed['best_test_epoch']['ACC']:.2f}" in row
     assert "best epoch on the test fold (optimistic; not our protocol)" in text
     assert "chosen on test scores" in text and "Skipped" not in text
+    choices = text.split("## Where the paper is silent: our choices")[1].split("\n## ")[0]
+    assert "- **Scored epoch:** the last one" in choices and "- **Adam:** learning rate" in choices
     for name in figures.FIGURES:
         assert f"](../plots/{name})" in text
 
@@ -204,6 +206,12 @@ def row(text, start):
     return next(line for line in text.splitlines() if line.startswith(start))
 
 
+def cells(text, *first):
+    """The stripped cells of the table row whose first cells are `first` (tables are padded for reading)."""
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in text.splitlines() if line.startswith("|")]
+    return next(r for r in rows if r[: len(first)] == list(first))
+
+
 def test_table4_puts_the_dslstm_beside_its_published_numbers(full, partial):
     text = (full / "reports/report.md").read_text()
     ours = json.loads((full / "metrics/dslstm/published.json").read_text())
@@ -223,18 +231,40 @@ def test_table4_puts_the_dslstm_beside_its_published_numbers(full, partial):
     assert summary["systems"]["dslstm/published"]["UA"] == ours["UA"]["mean"]
 
 
+def test_table4_shows_published_systems_as_published_beside_our_method(full):
+    text = (full / "reports/report.md").read_text()
+    table4 = text.split("## Table 4")[1].split("### Table 4, second part")[0]
+    assert "not retrained here" in table4
+    assert cells(table4, "Vesper") == ["Vesper", "transformer", "2024", "73.90 / 73.00 / 73.45", "63,515,872",
+                                       "35.16 G", "published (IEMOCAP, 5-fold CV)"]
+    assert cells(table4, "our method")[3:6] == ["80.30 / 80.50 / 80.40", "2,734,482", "61.10 G"]
+    # our row is Table 6's last: the best descending ECA run, not the best of both orders (ascending-2 here)
+    ours = cells(table4, "our method (this run)")
+    assert ours[-1] == "this run (augment_eca/descending-2)"
+    flops = models.summary(models.cnn(EMODB_LIKE, 1, 16, "eca", (5, 6), 7).build(), [(64, 40)])["flops"]
+    assert ours[5] == f"{flops / 1e9:.3f} G per clip; {flops / 2 * 12 / 1e9:.2f} G MACs per batch of 12"
+    assert "61.10 G" in table4 and "is 60.5 G, close to it" in table4
+
+
 def test_table5_rows_and_their_parameter_overhead(full):
     text = (full / "reports/report.md").read_text()
     table5 = text.split("## Table 5")[1].split("\n## ")[0]
-    assert [line.split("|")[2].strip() for line in table5.splitlines() if line.startswith("| CNN")] == [
+    lines = [line for line in table5.splitlines() if line.startswith("| ") and not line.startswith("| module")]
+    assert [line.split("|")[3].strip() for line in lines] == [
         "eca/proposed", "attention/se", "attention/cbam", "attention/mhsa", "attention/area",
         "attention/head_fusion", "attention/stc"]
     # SE after blocks 5 and 6 of the n = 1 CNN (80 and 96 channels, reduction 16): 2*C*(C//16) + C//16 + C each
     se = sum(2 * c * (c // 16) + c // 16 + c for c in (80, 96))
-    assert f"+{se:,}" in row(table5, "| CNN, focal + SE (blocks 5, 6)")
-    assert f"+{2 * 7:,}" in row(table5, "| CNN, focal + ECA (blocks 5, 6; k = 7)")
-    assert "85.48 / 86.17 / 85.83" in row(table5, "| CNN, focal + ECA")  # the paper's EMODB ECA row
-    assert row(table5, "| CNN, focal + area attention (block 6)")
+    assert f"+{se:,}" in cells(table5, "SE (ours, not in the paper)", "CNN, focal + SE (blocks 5, 6)")
+    eca = cells(table5, "ECA", "CNN, focal + ECA (blocks 5, 6; k = 7)")
+    assert eca[-3:] == [f"+{2 * 7:,}", "85.48 / 86.17 / 85.83", "79.37 / 79.68 / 79.53"]
+    # the paper's rows, named as the paper names them, with both corpora's numbers (EMODB, IEMOCAP)
+    assert cells(table5, "MHA", "CNN, focal + MHSA (blocks 5, 6)")[-2:] == ["80.87 / 81.12 / 81.00",
+                                                                          "73.96 / 73.63 / 73.79"]
+    assert cells(table5, "Area Attention")[-2:] == ["84.45 / 84.67 / 84.56", "74.85 / 75.60 / 75.09"]
+    assert cells(table5, "Head-fusion")[-2:] == ["84.22 / 84.67 / 84.45", "78.59 / 78.86 / 78.73"]
+    assert cells(table5, "STC")[-2:] == ["84.89 / 85.79 / 85.34", "79.30 / 78.90 / 79.10"]
+    assert cells(table5, "CBAM (ours, not in the paper)")[-2:] == ["—", "—"]
     summary = json.loads((full / "metrics/summary.json").read_text())
     assert list(summary["attention"]) == ["eca", "se", "cbam", "mhsa", "area", "head_fusion", "stc"]
     assert summary["attention"]["cbam"]["ACC"] == scores(full, "attention/cbam")["ACC"]

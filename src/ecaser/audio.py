@@ -37,7 +37,7 @@ def resample(x, sr, target_sr):
 
 
 def centre(x, length):
-    """Exactly `length` samples: zero-pad equally at both ends, or keep the centre (PAPER.md).
+    """Exactly `length` samples: zero-pad equally at both ends, or keep the centre, as the paper segments.
 
     With an odd difference the extra sample of padding goes at the end, and the extra cut sample at the end.
     """

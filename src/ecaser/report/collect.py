@@ -82,14 +82,16 @@ class Results:
         """Per-fold scores of `runs` with the runs' own columns: the long form seaborn aggregates."""
         return self.folds.merge(runs.drop(columns=[*KEYS]), left_on="id", right_index=True)
 
-    def best(self, family):
-        """The family's run with the highest mean test ACC: chosen on test scores, as the paper chose it."""
+    def best(self, family, order=None):
+        """The family's run (of one augmentation order) with the highest mean test ACC: chosen on test scores, as
+        the paper chose it."""
         runs = self.family(family)
+        runs = runs if order is None else runs[runs["order"] == order]
         return None if runs.empty else runs.loc[runs["ACC"].idxmax()]
 
     def run(self, source):
-        """A run by id, or a family's best run."""
-        return self.runs.loc[source] if source in self.runs.index else self.best(source)
+        """A run by id, or the best run of a family ("augment_eca") or of one order ("augment_eca:descending")."""
+        return self.runs.loc[source] if source in self.runs.index else self.best(*source.split(":"))
 
     def folder(self, run_id):
         """The results folder of a run, or of the run it stands for."""
