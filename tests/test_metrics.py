@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ecaser.metrics import confusion, scores, summarise
+from ecaser.metrics import confusion, recall, scores, summarise
 
 # class 0: 3 of 4 right, class 1: 1 of 2, class 2: 4 of 4
 Y_TRUE = [0, 0, 0, 0, 1, 1, 2, 2, 2, 2]
@@ -10,7 +10,10 @@ Y_PRED = [0, 0, 0, 1, 1, 2, 2, 2, 2, 2]
 
 def test_scores_by_hand():
     result = scores(Y_TRUE, Y_PRED)
-    assert result == pytest.approx({"UA": 100 * (0.75 + 0.5 + 1.0) / 3, "WA": 80.0, "ACC": (75.0 + 80.0) / 2})
+    # F1 per class from precision and recall: class 0 3/3 and 3/4, class 1 1/2 and 1/2, class 2 4/5 and 4/4
+    f1 = [2 * p * r / (p + r) for p, r in ((1.0, 0.75), (0.5, 0.5), (0.8, 1.0))]
+    assert result == pytest.approx({"UA": 100 * (0.75 + 0.5 + 1.0) / 3, "WA": 80.0, "ACC": (75.0 + 80.0) / 2,
+                                    "F1": 100 * sum(f1) / 3})
     assert all(type(v) is float for v in result.values())
 
 
@@ -21,10 +24,15 @@ def test_confusion_by_hand_with_an_absent_class():
     assert np.issubdtype(matrix.dtype, np.integer)
 
 
-def test_summarise_population_std():
-    folds = [{"UA": 70.0, "WA": 80.0, "ACC": 75.0}, {"UA": 80.0, "WA": 90.0, "ACC": 85.0}]
+def test_summarise_population_std_and_t_interval():
+    folds = [{"UA": 70.0, "WA": 80.0, "ACC": 75.0, "F1": 60.0}, {"UA": 80.0, "WA": 90.0, "ACC": 85.0, "F1": 70.0}]
     result = summarise(folds)
-    assert result["UA"] == {"mean": 75.0, "std": 5.0}
-    assert result["WA"] == {"mean": 85.0, "std": 5.0}
-    assert result["ACC"] == {"mean": 80.0, "std": 5.0}
+    # two folds: the sample std is 10 / sqrt(2), and t(0.975, 1 dof) = 12.7062; half width = t * 10 / sqrt(2) / sqrt(2)
+    half = 12.7062047 * 10 / 2
+    for key, mean in (("UA", 75.0), ("WA", 85.0), ("ACC", 80.0), ("F1", 65.0)):
+        assert result[key] == pytest.approx({"mean": mean, "std": 5.0, "low": mean - half, "high": mean + half})
     assert result["folds"] == {"1": folds[0], "2": folds[1]}
+
+
+def test_recall_per_class_by_hand():
+    np.testing.assert_allclose(recall(Y_TRUE, Y_PRED, 4), [75.0, 50.0, 100.0, 0.0])

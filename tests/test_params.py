@@ -91,6 +91,8 @@ def test_the_sweep_holds_the_cnn_that_table_6_and_every_later_experiment_build_o
     p = yaml.safe_load((REPO / path).read_text())
     assert p["model"]["version"] in p["sweep"]["versions"]
     assert p["model"]["channel_scale"] in p["sweep"]["channel_scales"]
+    # Fig. 7 draws the original ECA's line beside the sweep's line at model.channel_scale, version by version
+    assert set(p["eca_original"]["versions"]) <= set(p["sweep"]["versions"])
 
 
 def test_precision_is_a_param_and_must_be_known():

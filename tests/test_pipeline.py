@@ -187,8 +187,11 @@ def test_a_changed_added_or_removed_corpus_file_reruns_segment_and_nothing_else_
 def test_eca_kernel_change_reaches_the_model_and_touches_only_the_proposed_model(restored):
     repo = restored
     metrics = json.loads((repo / "metrics/eca/proposed.json").read_text())
-    assert set(metrics) >= {"UA", "WA", "ACC", "folds", "best_test_epoch", "model"}
-    assert set(metrics["folds"]) == {"1", "2"} and 0 <= metrics["UA"]["mean"] <= 100
+    assert set(metrics) == {"UA", "WA", "ACC", "F1", "best_test_epoch", "model"}  # what `dvc exp show` compares
+    assert set(metrics["UA"]) == {"mean", "std", "low", "high"} and 0 <= metrics["UA"]["mean"] <= 100
+    assert metrics["UA"]["low"] <= metrics["UA"]["mean"] <= metrics["UA"]["high"]
+    scores = json.loads((repo / "results/eca/proposed/scores.json").read_text())
+    assert set(scores["folds"]) == {"1", "2"} and len(scores["recall"]) == 7
     predictions = (repo / "results/eca/proposed/predictions.csv").read_text().splitlines()
     assert len(predictions) - 1 == len((repo / "data/segments/manifest.csv").read_text().splitlines()) - 1
     assert (repo / "results/eca/proposed/eca_weights.json").exists()
@@ -232,7 +235,8 @@ def test_baselines_train_in_the_pipeline_and_ignore_the_eca_kernel(restored):
     assert mfcc.shape[:2] == (n, 39) and mfcc.dtype == np.float16 and np.isfinite(mfcc).all()
     for run in ("dslstm/published", "attention/area"):
         metrics = json.loads((repo / f"metrics/{run}.json").read_text())
-        assert set(metrics["folds"]) == {"1", "2"} and 0 <= metrics["UA"]["mean"] <= 100
+        assert set(json.loads((repo / f"results/{run}/scores.json").read_text())["folds"]) == {"1", "2"}
+        assert 0 <= metrics["UA"]["mean"] <= 100
         assert metrics["model"]["parameters"] > 0
     model = json.loads((repo / "results/attention/area/config.json").read_text())["model"]
     assert (model["attention"], model["attention_blocks"], model["eca_kernel"]) == ("area", [6], None)
@@ -240,3 +244,16 @@ def test_baselines_train_in_the_pipeline_and_ignore_the_eca_kernel(restored):
 
     set_params(repo, **{"eca.kernel": 3})
     assert json.loads(dvc(repo, "status", "--json", "train_dslstm", "train_attention@area").stdout) == {}
+
+
+def test_compare_takes_stage_names_and_refuses_an_unknown_one(restored):
+    repo = restored
+    run = [sys.executable, "-m", "ecaser", "compare", "train_eca", "train_cnn_sweep@v8-1", "--json"]
+    result = json.loads(subprocess.run(run, cwd=repo, capture_output=True, text=True, check=True).stdout)
+    assert result["a"].endswith("results/eca/proposed") and result["b"].endswith("results/cnn_sweep/v8-n1")
+    n = len((repo / "data/segments/manifest.csv").read_text().splitlines()) - 1
+    assert result["clips"] == n and result["folds"] == 2
+    missing = subprocess.run([*run[:4], "train_nothing", "train_eca"], cwd=repo, capture_output=True, text=True)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == ("error: train_nothing: neither a results folder with predictions.csv nor a "
+                                      "stage of dvc.yaml")

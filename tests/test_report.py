@@ -5,9 +5,11 @@ so the tests know which run is best without training anything.
 """
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,7 +52,7 @@ def fake_cross_validate(quality):
         final = pred(quality)
         predictions = pd.DataFrame({"id": rows["id"], "fold": fold, "true": y, "pred": final})
         predictions[[f"p_{c}" for c in cfg.model.classes]] = np.eye(len(cfg.model.classes))[final]
-        summary = metrics.summarise([{k: fold_curves[-1][k] for k in metrics.KEYS} for fold_curves in curves])
+        summary = metrics.summarise([{k: fold_curves[-1][k] for k in metrics.SUMMARY} for fold_curves in curves])
         summary["best_test_epoch"] = training.best_test_epoch(curves)
         rng = np.random.default_rng(0)
         model = cfg.model
@@ -97,7 +99,8 @@ FULL = [
     *[("eca_kernels", f"{v}-k{k}", q, {"train_versions": [v], "attention_blocks": (5, 6), "eca_kernel": k})
       for v, k, q in (("v8", 3, 0.5), ("v8", 7, 0.6), ("v1", 7, 0.45))],
     *[("eca_blocks", f"last{n}-k7", q, {"attention_blocks": tuple(range(7 - n, 7))}) for n, q in ((2, 0.6), (6, 0.4))],
-    ("eca_original", "adaptive", 0.3, {"attention_blocks": (1, 2, 3, 4, 5, 6), "eca_kernel": "adaptive"}),
+    *[("eca_original", v, q, {"train_versions": [v], "attention_blocks": (1, 2, 3, 4, 5, 6), "eca_kernel": "adaptive"})
+      for v, q in (("v8", 0.3), ("v1", 0.35))],
     ("eca", "proposed", 0.6, {"attention_blocks": (5, 6)}),
     augment("cnn", "ascending", 2, 0.5), augment("cnn", "descending", 2, 0.6), augment("cnn", "descending", 4, 0.8),
     augment("eca", "ascending", 2, 0.9), augment("eca", "descending", 2, 0.7), augment("eca", "descending", 4, 0.5),
@@ -131,6 +134,11 @@ def partial(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def results(full):
+    return collect.load(params("synthetic-emodb"), full)
+
+
 def scores(root, run_id):
     m = json.loads((root / "metrics" / f"{run_id}.json").read_text())
     return {key: m[key]["mean"] for key in metrics.KEYS}
@@ -139,7 +147,7 @@ def scores(root, run_id):
 def test_summary_holds_the_runs_own_numbers(full):
     summary = json.loads((full / "metrics/summary.json").read_text())
     rows = {"cnn_cross_entropy": "cnn/cross_entropy", "cnn_focal": "cnn_sweep/v8-n1",
-            "original_eca": "eca_original/adaptive", "our_eca": "eca/proposed",
+            "original_eca": "eca_original/v8", "our_eca": "eca/proposed",
             "stft_augmentation": "augment_cnn/descending-4", "both": "augment_eca/descending-2"}
     assert summary["ablation"] == {key: scores(full, run_id) for key, run_id in rows.items()}
     best = {"cnn_sweep": "v1-n2", "eca_kernels": "v8-k7", "eca_blocks": "last2-k7",
@@ -194,10 +202,13 @@ def test_real_corpus_with_missing_families_is_reported_with_notes(partial):
     assert "_Not trained, so not shown: CNN, cross entropy; + original ECA; + STFT augmentation._" in text
     assert "_No runs of `augment_cnn`._" in text
     written = {p.name for p in (partial / "plots").glob("*.png")}  # the stale fig8 is gone too
-    assert written == {"fig6_channel_scale.png", "fig10_11_augmentation.png", "fig12_13_confusion.png", "fig14_15_eca_weights.png",
-                       "training_curves.png", "confusion_baselines.png"}
+    assert written == {"fig6_channel_scale.png", "fig11_descending.png", "fig12_confusion.png",
+                       "fig13_confusion.png", "fig14_eca_block5.png", "fig15_eca_block6.png", "training_curves.png",
+                       "confusion_baselines.png"}
+    assert "## Fig. 10: multi-STFT augmentation, ascending\n\n_Skipped: no runs of `augment_cnn` under" in text
     summary = json.loads((partial / "metrics/summary.json").read_text())
-    assert set(summary["ablation"]) == {"cnn_focal", "our_eca", "both"} and set(summary["best"]) == {"augment_eca", "cnn_sweep"}
+    assert set(summary["ablation"]) == {"cnn_focal", "our_eca", "both"}
+    assert set(summary["best"]) == {"augment_eca", "cnn_sweep"}
     k1 = collect.augmentation(collect.load(params("iemocap"), partial)).query("K == 1")
     assert set(k1["id"]) == {"eca/proposed"}
 
@@ -268,3 +279,61 @@ def test_table5_rows_and_their_parameter_overhead(full):
     summary = json.loads((full / "metrics/summary.json").read_text())
     assert list(summary["attention"]) == ["eca", "se", "cbam", "mhsa", "area", "head_fusion", "stc"]
     assert summary["attention"]["cbam"]["ACC"] == scores(full, "attention/cbam")["ACC"]
+
+
+def drawn(figure, results):
+    """The axes of the figure a figure function draws from `results` (closed: only inspected, never shown)."""
+    fig = figure(params("synthetic-emodb"), results)
+    plt.close(fig)
+    return fig.axes
+
+
+def curves(ax):
+    """Each plotted line's y values, in legend order: not the error bars (NaN-separated) nor the legend's handles."""
+    return [list(line.get_ydata()) for line in ax.get_lines()
+            if len(line.get_ydata()) and not np.isnan(line.get_ydata()).any()]
+
+
+def labels(ax):
+    return [t.get_text() for t in ax.get_xticklabels()], [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_fig7_puts_each_original_eca_run_beside_the_sweep_run_at_its_version_and_scale(full, results):
+    (ax,) = drawn(figures.original_eca, results)
+    assert labels(ax) == (["v1", "v8"], [figures.WITHOUT_ECA, figures.WITH_ECA])
+    acc = {run: scores(full, run)["ACC"] for run in ("cnn_sweep/v1-n1", "cnn_sweep/v8-n1", "eca_original/v1",
+                                                     "eca_original/v8")}
+    assert curves(ax) == [pytest.approx([acc["cnn_sweep/v1-n1"], acc["cnn_sweep/v8-n1"]]),
+                          pytest.approx([acc["eca_original/v1"], acc["eca_original/v8"]])]
+    (ax,) = drawn(figures.original_eca, replace(results, runs=results.runs.drop(index="eca_original/v1")))
+    assert labels(ax)[0] == ["v8"] and curves(ax) == [pytest.approx([acc["cnn_sweep/v8-n1"]]),
+                                                      pytest.approx([acc["eca_original/v8"]])]
+    without = results.runs[results.runs["family"] != "eca_original"]
+    assert figures.original_eca(params("synthetic-emodb"), replace(results, runs=without)) is None
+
+
+@pytest.mark.parametrize("figure, order, ks", [(figures.ascending, "ascending", ["1", "2"]),
+                                               (figures.descending, "descending", ["1", "2", "4"])])
+def test_fig10_and_11_draw_one_order_each(results, figure, order, ks):
+    (ax,) = drawn(figure, results)
+    assert labels(ax) == (ks, ["CNN", "CNN + ECA"]) and order in ax.get_title()
+    acc = collect.augmentation(results).query("order == @order").groupby(["model", "K"])["ACC"].mean()
+    assert curves(ax) == [pytest.approx(list(acc["CNN"])), pytest.approx(list(acc["CNN + ECA"]))]
+
+
+def test_fig12_and_13_compare_cnn_and_eca_without_and_with_descending_augmentation(results):
+    titles = [ax.get_title().split("\n")[0] for ax in drawn(figures.confusion_plain, results)]
+    assert titles == ["CNN (cnn_sweep/v8-n1)", "CNN + ECA (eca/proposed)"]
+    titles = [ax.get_title().split("\n")[0] for ax in drawn(figures.confusion_augmented, results)]
+    assert titles == ["CNN (augment_cnn/descending-4)", "CNN + ECA (augment_eca/descending-2)"]  # not ascending-2
+
+
+@pytest.mark.parametrize("figure, block", [(figures.eca_block5, 5), (figures.eca_block6, 6)])
+def test_fig14_and_15_draw_one_line_per_emotion_over_the_augmented_eca_models_channels(full, results, figure, block):
+    (ax,) = drawn(figure, results)
+    assert "augment_eca/descending-2" in ax.get_title() and labels(ax)[1] == EMODB_LIKE
+    weights = json.loads((full / "results/augment_eca/descending-2/eca_weights.json").read_text())[str(block)]
+    assert curves(ax) == [pytest.approx(weights[emotion]) for emotion in EMODB_LIKE]
+    assert {len(line) for line in curves(ax)} == {16 * block}  # block L of the n = 1 CNN has 16 L channels
+    no_eca = results.runs.drop(index=[i for i in results.runs.index if i.startswith("augment_eca/")])
+    assert figure(params("synthetic-emodb"), replace(results, runs=no_eca)) is None

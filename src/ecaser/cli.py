@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import atomic, corpora, params
 from .errors import InputError, exit_on_input_error
@@ -55,6 +56,15 @@ def model_summary(args):
     print(f"FLOPs       {size['flops']:,}  ({size['flops'] / 1e9:.2f} G per clip of {n_mels}x{frames}, torch's count)")
 
 
+def compare(args):
+    """The paired comparison of two runs; refused, with one line, when they were not scored on the same clips."""
+    from . import compare as comparison  # scipy, statsmodels and DVC only for this command
+
+    result = comparison.compare(comparison.folder(args.run_a, args.root), comparison.folder(args.run_b, args.root),
+                                Path(args.root) / "data/segments/manifest.csv")
+    print(json.dumps(result, indent=2) if args.json else comparison.text(result))
+
+
 def parser():
     p = argparse.ArgumentParser(prog="ecaser", description=__doc__)
     commands = p.add_subparsers(dest="command", required=True)
@@ -76,6 +86,13 @@ def parser():
     s.add_argument("--eca-kernel", type=params.eca_kernel, help="default: eca.kernel")
     s.add_argument("--input", default="64x601", help="mel bands x frames (default: %(default)s)")
     s.set_defaults(run=model_summary)
+
+    c = commands.add_parser("compare", help="whether run A beats run B: paired differences, intervals, p-values")
+    c.add_argument("run_a", metavar="RUN_A", help="a results folder (results/eca/proposed) or a stage (train_eca)")
+    c.add_argument("run_b", metavar="RUN_B")
+    c.add_argument("--root", default=".", help="the repository the runs are in (default: %(default)s)")
+    c.add_argument("--json", action="store_true", help="the same numbers as JSON")
+    c.set_defaults(run=compare)
 
     r = commands.add_parser("predict", help="the emotion of WAV files, by the trained proposed model")
     r.add_argument("files", nargs="+", metavar="FILE.wav")

@@ -4,7 +4,8 @@ matrix items). A definition says which model is trained on which STFT versions w
 everything else, its defaults included. `stages/train.py` passes the items and dvc.yaml's output paths, no more.
 
 Each distinct run has one stage: Table 6's weighted-focal CNN is the channel sweep's run at model.version and
-model.channel_scale (the paper picks its CNN from that sweep), so no stage trains it a second time.
+model.channel_scale (the paper picks its CNN from that sweep), so no stage trains it a second time; its "+ original
+ECA" row is Fig. 7's run at model.version. ALIASES names both, for the report.
 """
 
 import argparse
@@ -97,9 +98,11 @@ def train_eca_blocks(p, k, kernel):
     return on_model_version(p, cnn(p, attention="eca", attention_blocks=last(k), eca_kernel=int(kernel)))
 
 
-def train_eca_original(p):
-    """Fig. 7 and Table 6: ECA-Net's own placement (after every block) and adaptive kernel."""
-    return on_model_version(p, cnn(p, attention="eca", attention_blocks=last(models.BLOCKS), eca_kernel="adaptive"))
+def train_eca_original(p, version):
+    """Fig. 7: ECA-Net's own placement (after every block) and adaptive kernel, at one STFT version and
+    model.channel_scale; its run on model.version is Table 6's "+ original ECA"."""
+    original = {"attention": "eca", "attention_blocks": last(models.BLOCKS), "eca_kernel": "adaptive"}
+    return Run(cnn(p, **original), (version,), version)
 
 
 def train_eca(p):
@@ -132,6 +135,12 @@ def augment_eca(p, order, size):
 def train_dslstm(p):
     """Table 4's Dual-Sequence LSTM on our folds, trained with cross entropy as its authors trained it."""
     return Run(Spec("dslstm", classes(p)), tuple(STREAMS), "dslstm", "cross_entropy")
+
+
+def aliases(p):
+    """{run id the report and Table 6 use: the Run that stands there}, each trained by another stage."""
+    return {"cnn/focal": on_model_version(p, cnn(p)),
+            "eca_original/adaptive": train_eca_original(p, params.get(p, "model.version"))}
 
 
 FAMILIES = {f.__name__: f for f in (train_cnn_sweep, train_cross_entropy, train_eca_kernels, train_eca_blocks,

@@ -1,15 +1,24 @@
-"""The paper's scores: UA (mean per-class recall), WA (accuracy) and their mean ACC, in percent."""
+"""The paper's scores: UA (mean per-class recall), WA (accuracy) and their mean ACC, in percent; and macro-F1,
+which weighs precision too, so a model that predicts mostly one class cannot hide behind its recall."""
 
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 
-KEYS = ("UA", "WA", "ACC")
+KEYS = ("UA", "WA", "ACC")  # the paper's
+SUMMARY = (*KEYS, "F1")
 
 
 def scores(y_true, y_pred):
     ua = 100 * float(balanced_accuracy_score(y_true, y_pred))
     wa = 100 * float(accuracy_score(y_true, y_pred))
-    return {"UA": ua, "WA": wa, "ACC": (ua + wa) / 2}
+    f1 = 100 * float(f1_score(y_true, y_pred, average="macro", labels=np.unique(y_true), zero_division=0))
+    return {"UA": ua, "WA": wa, "ACC": (ua + wa) / 2, "F1": f1}
+
+
+def recall(y_true, y_pred, n_classes):
+    """Each class's recall in percent (pooled over the clips given); 0 for a class with no clips."""
+    counts = confusion(y_true, y_pred, n_classes)
+    return 100 * counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
 
 
 def confusion(y_true, y_pred, n_classes):
@@ -18,13 +27,17 @@ def confusion(y_true, y_pred, n_classes):
 
 
 def summarise(per_fold):
-    """Mean and spread of each score over the folds, and each fold's scores keyed by fold number (1, 2, ...).
+    """Mean, spread and 95 % interval of each score over the folds, and each fold's scores keyed by fold number.
 
-    Keyed rather than listed so that `dvc metrics show` and `dvc exp show` can flatten them into columns.
-    std is numpy's population std (ddof=0).
-
-    The folds are all there are, not a sample of them, so ddof=0; it also keeps one fold's std at 0.
+    std is numpy's population std (ddof=0): the spread of these folds, as the tables print it. low and high are
+    the t-interval of the mean (stats.interval, ddof=1): the folds as a sample of the splits one could draw.
     """
-    summary = {key: {"mean": float(np.mean([f[key] for f in per_fold])),
-                     "std": float(np.std([f[key] for f in per_fold]))} for key in KEYS}
+    from . import stats  # stats uses this module's confusion
+
+    summary = {}
+    for key in SUMMARY:
+        values = [f[key] for f in per_fold]
+        ci = stats.interval(values)
+        summary[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "low": ci["low"],
+                        "high": ci["high"]}
     return {**summary, "folds": {str(i): fold for i, fold in enumerate(per_fold, start=1)}}

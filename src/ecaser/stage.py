@@ -3,8 +3,9 @@
 <out>/ (DVC-cached): config.json (what decides the numbers: the model's Spec, the versions, the loss and every
 training setting, precision included), predictions.csv, curves.csv (per fold and epoch), eca_weights.json (ECA
 runs), live/ (dvclive: per-epoch curves, fold means, and the confusion matrix for `dvc plots`).
-<metrics>.json (small, kept in git): UA, WA, ACC mean and std over folds, per fold, the optimistic best-test-epoch
-figure, and the model's parameters, for `dvc metrics diff`. FLOPs are counted by the report from config.json:
+<metrics>.json (small, kept in git): UA, WA, ACC and macro-F1 over folds (mean, std, 95 % interval), the optimistic
+best-test-epoch figure, and the model's parameters, for `dvc metrics diff` and `dvc exp show`; scores.json in the
+results folder holds each fold's scores and each class's recall. FLOPs are counted by the report from config.json:
 torch's flop counter costs a process 2 s of imports, too much for every training stage.
 """
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 from dvclive import Live
 
-from . import atomic, dataset, dslstm_features, models, params, predict, training
+from . import atomic, dataset, dslstm_features, metrics, models, params, predict, training
 from .errors import InputError
 
 
@@ -65,7 +66,13 @@ def record(out, metrics_path, run, cfg, result, test, parameters):
         "model": run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss,
         "training": cfg.record(), "inputs": [list(stream.shape[1:]) for stream in test],
     })
-    atomic.save_json(metrics_path, {**result.summary, "model": {"parameters": parameters}})
+    # what `dvc exp show` compares stays in the metrics file; per-fold and per-class scores stay in the results
+    classes = run.model.classes
+    recall = metrics.recall(result.predictions["true"], result.predictions["pred"], len(classes))
+    atomic.save_json(out / "scores.json", {"folds": result.summary["folds"],
+                                           "recall": dict(zip(classes, map(float, recall)))})
+    summary = {key: value for key, value in result.summary.items() if key != "folds"}
+    atomic.save_json(metrics_path, {**summary, "model": {"parameters": parameters}})
 
 
 def log_live(path, curves, predictions, classes):

@@ -46,6 +46,6 @@ def build(p, root="."):
     root = Path(root)
     results = collect.load(p, root)
     atomic.save_json(root / "metrics" / "summary.json", summary(results))
-    written = figures.draw(results, root / "plots")
+    written = figures.draw(p, results, root / "plots")
     with atomic.atomic_path(root / "reports" / "report.md") as tmp:
         tmp.write_text(markdown.render(p, results, written) + "\n")

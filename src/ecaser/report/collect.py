@@ -2,8 +2,8 @@
 
 Runs are found from metrics/<family>/<run>.json and described by results/<family>/<run>/config.json, not
 by parsing params.yaml or run names, so the report follows whatever grid was trained and skips absent
-families. One run can stand in several places: "cnn/focal", Table 6's weighted-focal CNN, is the channel sweep's
-run of the CNN at model.*, trained once.
+families. One run can stand in several places (experiments.aliases): "cnn/focal", Table 6's weighted-focal CNN,
+is the channel sweep's run of the CNN at model.*, trained once.
 """
 
 import json
@@ -76,7 +76,8 @@ class Results:
     folds: pd.DataFrame  # id, fold, UA, WA, ACC
 
     def family(self, family):
-        return self.runs[self.runs["family"] == family]
+        """The family's own runs, without the aliases that stand in it for another family's run."""
+        return self.runs[(self.runs["family"] == family) & ~self.runs["alias"]]
 
     def fold_scores(self, runs):
         """Per-fold scores of `runs` with the runs' own columns: the long form seaborn aggregates."""
@@ -131,16 +132,18 @@ def load(p, root="."):
                 **{key: m[key]["mean"] for key in KEYS}, **{f"{key}_std": m[key]["std"] for key in KEYS},
                 **{f"best_{key}": m["best_test_epoch"][key] for key in KEYS}, **m["model"],
             })
-            folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in m["folds"].items()]
+            per_fold = read_json(root / "results" / run_id / "scores.json")["folds"]
+            folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in per_fold.items()]
     if not runs:
         raise InputError(f"{root / 'metrics'}: no training runs found; run the training stages first")
-    runs = pd.DataFrame(runs).set_index("id")
-    focal = signature(config_of(experiments.on_model_version(p, experiments.cnn(p))))
-    sweep = runs[(runs["family"] == "cnn_sweep") & (runs["signature"] == focal)]
-    if len(sweep):
-        alias = sweep.iloc[[0]].assign(family="cnn", run="focal").rename(index=lambda _: "cnn/focal")
-        runs = pd.concat([runs, alias])
-        folds = [*folds, *({**row, "id": "cnn/focal"} for row in folds if row["id"] == sweep.index[0])]
+    runs = pd.DataFrame(runs).set_index("id").assign(alias=False)
+    for alias, run in experiments.aliases(p).items():
+        same = runs[~runs["alias"] & (runs["signature"] == signature(config_of(run)))]
+        if len(same) and alias not in runs.index:
+            family, name = alias.split("/")
+            runs = pd.concat([runs, same.iloc[[0]].assign(family=family, run=name, alias=True)
+                              .rename(index=lambda _: alias)])
+            folds += [{**row, "id": alias} for row in folds if row["id"] == same.index[0]]
     return Results(root, runs, pd.DataFrame(folds))
 
 

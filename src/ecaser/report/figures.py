@@ -12,11 +12,13 @@ import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 from .. import atomic, metrics
-from .collect import ablation, attention, augmentation, natural, systems
+from .collect import attention, augmentation, natural, systems
 
 matplotlib.use("Agg")  # files only: no display, and no GUI toolkit to import
 
 CURVES = {"cnn/focal": "CNN", "eca/proposed": "CNN + ECA (proposed)", "dslstm/published": "DS-LSTM"}
+WITH_ECA = "CNN + original ECA (every block, adaptive k)"
+WITHOUT_ECA = "CNN, no attention"
 
 
 def dodge(scores, hue, width):
@@ -30,64 +32,78 @@ def fold_std(scores):
     return mean - std, mean + std
 
 
-def points(results, family, x, hue, title, xlabel, legend):
-    """ACC per x, one line per hue, of one sweep family."""
-    runs = results.family(family)
-    if runs.empty:
-        return None
+def pointplot(scores, x, hue, title, xlabel, legend):
+    """ACC per x (in natural order), one line per hue level, from per-fold scores."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    scores = results.fold_scores(runs)
-    sns.pointplot(scores, x=x, y="ACC", hue=hue, order=sorted(runs[x].unique(), key=natural),
+    sns.pointplot(scores, x=x, y="ACC", hue=hue, order=sorted(scores[x].unique(), key=natural),
                   errorbar=fold_std, dodge=dodge(scores, hue, 0.3), capsize=0.1, palette="viridis", ax=ax)
     ax.set(title=title, xlabel=xlabel, ylabel="ACC (%)")
     sns.move_legend(ax, "best", title=legend)
     return fig
 
 
-def channel_scale(results):
+def points(results, family, x, hue, title, xlabel, legend):
+    """ACC per x, one line per hue, of one sweep family."""
+    runs = results.family(family)
+    return None if runs.empty else pointplot(results.fold_scores(runs), x, hue, title, xlabel, legend)
+
+
+def channel_scale(p, results):
     return points(results, "cnn_sweep", "version", "channel_scale", "Fig. 6: CNN without attention, by STFT "
                   "version and channel scale n", "STFT version (test)", "n")
 
 
-def eca_kernel(results):
+def original_eca(p, results):
+    """Fig. 7: ECA-Net's ECA (every block, adaptive kernel) against no attention, version by version, at n.
+
+    The line without ECA is the channel sweep's runs at the same n and versions, so the two lines differ only in
+    the attention.
+    """
+    scale = p["model"]["channel_scale"]
+    runs = results.family("eca_original")
+    runs = runs[runs["channel_scale"] == scale]
+    if runs.empty:
+        return None
+    sweep = results.family("cnn_sweep")
+    sweep = sweep[(sweep["channel_scale"] == scale) & sweep["version"].isin(runs["version"])]
+    scores = pd.concat([results.fold_scores(sweep).assign(line=WITHOUT_ECA),
+                        results.fold_scores(runs).assign(line=WITH_ECA)])
+    return pointplot(scores, "version", "line", f"Fig. 7: with and without the original ECA (n = {scale})",
+                     "STFT version (trained and tested on)", None)
+
+
+def eca_kernel(p, results):
     runs = results.family("eca_kernels")
     blocks = ", ".join(map(str, runs.iloc[0]["config"]["attention_blocks"])) if len(runs) else ""
     return points(results, "eca_kernels", "version", "eca_kernel", f"Fig. 8: ECA after blocks {blocks}, "
                   "by kernel k and STFT version", "STFT version (test)", "k")
 
 
-def eca_blocks(results):
+def eca_blocks(p, results):
     runs = results.family("eca_blocks")
     version = runs.iloc[0]["version"] if len(runs) else ""
     return points(results, "eca_blocks", "last", "eca_kernel", f"Fig. 9: ECA in the last K blocks, by kernel k "
                   f"({version})", "K: blocks with ECA, counted from the last", "k")
 
 
-def original_eca(results):
-    """Fig. 7: no attention, ECA-Net's placement and kernel, and ours, on the same version and scale."""
-    ids = [i for i in ("cnn/focal", "eca_original/adaptive", "eca/proposed") if i in results.runs.index]
-    if "eca_original/adaptive" not in ids:
-        return None
-    scores = results.fold_scores(results.runs.loc[ids]).melt(
-        id_vars=["model", "fold"], value_vars=list(metrics.KEYS), var_name="score", value_name="percent")
-    fig, ax = plt.subplots(figsize=(8, 4))
-    sns.barplot(scores, x="score", y="percent", hue="model", errorbar=fold_std, capsize=0.1, ax=ax)
-    ax.set(title="Fig. 7: with and without the original ECA", xlabel="", ylabel="score (%)")
-    sns.move_legend(ax, "upper center", bbox_to_anchor=(0.5, -0.08), title=None, frameon=False)
-    return fig
-
-
-def augment(results):
-    """Fig. 10-11: ACC against the number K of STFT versions the training folds see, per order."""
+def augment(results, order, title):
+    """ACC of CNN and CNN + ECA against the number K of STFT versions the training folds see, in one order."""
     scores = augmentation(results)
-    if scores is None:
+    if scores is None or order not in set(scores["order"]):
         return None
-    grid = sns.catplot(scores, kind="point", x="K", y="ACC", hue="model", col="order", errorbar=fold_std,
-                       dodge=dodge(scores, "model", 0.2), capsize=0.1, height=4, aspect=1.1)
-    grid.set_axis_labels("K: STFT versions in the training folds", "ACC (%)").set_titles("{col_name}")
-    grid.figure.suptitle("Fig. 10-11: multi-STFT augmentation (ascending tests on the first version, "
-                         "descending on the last)", y=1.04)
-    return grid.figure
+    scores = scores[scores["order"] == order]
+    return pointplot(scores, "K", "model", f"{title}, tested on {scores['version'].iloc[0]}",
+                     "K: STFT versions in the training folds", "model")
+
+
+def ascending(p, results):
+    """Fig. 10: the training folds see the test version and the K - 1 versions above it."""
+    return augment(results, "ascending", "Fig. 10: multi-STFT augmentation, ascending")
+
+
+def descending(p, results):
+    """Fig. 11: the training folds see the test version and the K - 1 versions below it."""
+    return augment(results, "descending", "Fig. 11: multi-STFT augmentation, descending")
 
 
 def confusion_grid(results, runs, title):
@@ -109,13 +125,27 @@ def confusion_grid(results, runs, title):
     return fig
 
 
-def confusion(results):
-    """Fig. 12-13: each ablation model's confusion matrix."""
-    rows = [(label, run) for _, label, run, _ in ablation(results)]
-    return confusion_grid(results, rows, "Fig. 12-13: confusion matrices, % of each true class") if rows else None
+def pair(results, cnn, eca):
+    """(label, run) of the CNN's and the CNN + ECA's run, of those two that were trained."""
+    runs = [("CNN", results.run(cnn)), ("CNN + ECA", results.run(eca))]
+    return [(label, run) for label, run in runs if run is not None]
 
 
-def confusion_baselines(results):
+def confusion_plain(p, results):
+    """Fig. 12: CNN against CNN + ECA (the proposed blocks 5 and 6), both without augmentation."""
+    runs = pair(results, "cnn/focal", "eca/proposed")
+    return confusion_grid(results, runs, "Fig. 12: confusion matrices without augmentation, % of each true "
+                          "class") if runs else None
+
+
+def confusion_augmented(p, results):
+    """Fig. 13: the same two models with descending STFT augmentation (Table 6's last two rows)."""
+    runs = pair(results, "augment_cnn:descending", "augment_eca:descending")
+    return confusion_grid(results, runs, "Fig. 13: confusion matrices with STFT augmentation (descending), % of "
+                          "each true class") if runs else None
+
+
+def confusion_baselines(p, results):
     """The DS-LSTM's and each attention module's confusion matrix, beside the proposed ECA's."""
     others = [run for run in [*systems(results), *attention(results)] if run["family"] in ("dslstm", "attention")]
     if not others:
@@ -125,25 +155,31 @@ def confusion_baselines(results):
                           "Confusion matrices of the DS-LSTM and the attention modules, % of each true class")
 
 
-def eca_weights(results):
-    """Fig. 14-15: the proposed model's ECA weight of each channel, averaged per true emotion over the test folds."""
-    weights = results.eca_weights("eca/proposed") if "eca/proposed" in results.runs.index else {}
+def eca_weights(results, block, number):
+    """The augmented ECA model's (Table 6's "+ both") weight of each channel of one block, one line per true
+    emotion, averaged over its test clips: the paper's figures are of the model trained with STFT augmentation."""
+    run = results.run("augment_eca:descending")
+    weights = {} if run is None else results.eca_weights(run.name).get(str(block))
     if not weights:
         return None
-    blocks = sorted(weights, key=int)
-    classes = results.runs.loc["eca/proposed", "classes"]
-    fig, axes = plt.subplots(len(blocks), 1, figsize=(11, (1.2 + 0.35 * len(classes)) * len(blocks)), squeeze=False)
-    for ax, block in zip(axes.flat, blocks):
-        table = pd.DataFrame(weights[block])[classes].T  # emotion x channel
-        sns.heatmap(table, cmap="viridis", xticklabels=max(1, table.shape[1] // 16), ax=ax,
-                    cbar_kws={"label": "mean weight"})
-        ax.set(title=f"block {block}", xlabel="channel", ylabel="")
-    fig.suptitle("Fig. 14-15: ECA channel weights per emotion (eca/proposed, test folds)")
-    fig.tight_layout()
+    table = pd.DataFrame(weights)[run["classes"]].rename_axis("channel").reset_index()
+    long = table.melt(id_vars="channel", var_name="emotion", value_name="mean weight")
+    fig, ax = plt.subplots(figsize=(11, 4))
+    sns.lineplot(long, x="channel", y="mean weight", hue="emotion", errorbar=None, ax=ax)
+    ax.margins(x=0)
+    ax.set(title=f"Fig. {number}: ECA channel weights of block {block} per emotion ({run.name}, test folds)")
     return fig
 
 
-def training_curves(results):
+def eca_block5(p, results):
+    return eca_weights(results, 5, 14)
+
+
+def eca_block6(p, results):
+    return eca_weights(results, 6, 15)
+
+
+def training_curves(p, results):
     """Mean over folds of the training loss and the test UA per epoch (the test fold chooses nothing)."""
     present = [i for i in CURVES if i in results.runs.index]
     if not present:
@@ -166,20 +202,26 @@ FIGURES = {
     "fig7_original_eca.png": original_eca,
     "fig8_eca_kernel.png": eca_kernel,
     "fig9_eca_blocks.png": eca_blocks,
-    "fig10_11_augmentation.png": augment,
-    "fig12_13_confusion.png": confusion,
+    "fig10_ascending.png": ascending,
+    "fig11_descending.png": descending,
+    "fig12_confusion.png": confusion_plain,
+    "fig13_confusion.png": confusion_augmented,
     "confusion_baselines.png": confusion_baselines,
-    "fig14_15_eca_weights.png": eca_weights,
+    "fig14_eca_block5.png": eca_block5,
+    "fig15_eca_block6.png": eca_block6,
     "training_curves.png": training_curves,
 }
 
 
-def draw(results, out):
-    """Write every figure that has its runs into out/; remove a skipped one's stale file. Returns the names written."""
+def draw(p, results, out):
+    """Write every figure that has its runs into out/; remove a skipped one's stale file. Returns the names written.
+
+    Each figure is figure(p, results): Fig. 7 takes its channel scale from params.
+    """
     written = []
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
         for name, figure in FIGURES.items():
-            fig = figure(results)
+            fig = figure(p, results)
             if fig is None:
                 (out / name).unlink(missing_ok=True)
                 continue

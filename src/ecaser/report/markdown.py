@@ -11,16 +11,22 @@ OPTIMISTIC_ALL = "UA / WA / ACC, best epoch on the test fold (optimistic; not ou
 # (heading, figure, families it needs, whether their run tables follow)
 SECTIONS = [
     ("Fig. 6: channel scale and STFT version (CNN, no attention)", "fig6_channel_scale.png", ["cnn_sweep"], True),
-    ("Fig. 7: with and without the original ECA", "fig7_original_eca.png", ["eca_original"], False),
+    ("Fig. 7: with and without the original ECA, by STFT version", "fig7_original_eca.png",
+     ["eca_original", "cnn_sweep"], False),
     ("Fig. 8: ECA kernel and STFT version", "fig8_eca_kernel.png", ["eca_kernels"], True),
     ("Fig. 9: ECA position (last K blocks) and kernel", "fig9_eca_blocks.png", ["eca_blocks"], True),
-    ("Fig. 10-11: multi-STFT augmentation", "fig10_11_augmentation.png", ["augment_cnn", "augment_eca"], True),
-    ("Fig. 12-13: confusion matrices of the ablation models", "fig12_13_confusion.png",
-     ["cnn", "eca_original", "eca", "augment_cnn", "augment_eca"], False),
+    ("Fig. 10: multi-STFT augmentation, ascending", "fig10_ascending.png", ["augment_cnn", "augment_eca"], False),
+    ("Fig. 11: multi-STFT augmentation, descending", "fig11_descending.png", ["augment_cnn", "augment_eca"], True),
+    ("Fig. 12: confusion matrices of CNN and CNN + ECA, without augmentation", "fig12_confusion.png",
+     ["cnn_sweep", "eca"], False),
+    ("Fig. 13: confusion matrices of CNN and CNN + ECA, with STFT augmentation (descending)", "fig13_confusion.png",
+     ["augment_cnn", "augment_eca"], False),
     ("Confusion matrices of the DS-LSTM and the attention modules", "confusion_baselines.png",
      ["dslstm", "attention"], False),
-    ("Fig. 14-15: ECA channel weights per emotion (blocks of the proposed model)", "fig14_15_eca_weights.png",
-     ["eca"], False),
+    ("Fig. 14: ECA channel weights per emotion, block 5 (with STFT augmentation)", "fig14_eca_block5.png",
+     ["augment_eca"], False),
+    ("Fig. 15: ECA channel weights per emotion, block 6 (with STFT augmentation)", "fig15_eca_block6.png",
+     ["augment_eca"], False),
     ("Training curves (proposed model and CNN)", "training_curves.png", ["cnn", "eca"], False),
 ]
 BEST = "chosen on test scores, as the paper chose it: optimistic"
