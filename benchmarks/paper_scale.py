@@ -2,9 +2,10 @@
 
 DVC resolves dvc.yaml against each paper config (every foreach and matrix item), the package's own parser reads
 each training stage's command line into the Run it trains (experiments.planned), and torch's flop counter counts
-one forward + backward (a training clip) and one forward (a test clip) of the model that stage builds. A run of E epochs and F folds costs
-E x ((F - 1) x N x V training clips + N test clips), with N the corpus's utterances (one segment each) and V the
-run's training versions. Adam, batch norm and pooling are not counted (torch counts matrix products only).
+one forward + backward (a training clip) and one forward (a test clip) of the model that stage builds. A run of E
+epochs, F folds and R repeats of the split costs R x E x ((F - 1) x N x V training clips + N test clips), with N
+the corpus's utterances (one segment each) and V the run's training versions. Adam, batch norm and pooling are not
+counted (torch counts matrix products only).
 
 Wall time is that total over a sustained rate: this machine's, measured here on a training step of the paper's
 n = 4 model as fit_fold runs it (bf16 autocast and channels_last on CUDA), and a stated GPU rate, GPU_TFLOPS.
@@ -85,7 +86,7 @@ def main():
             cfg, shapes, versions = run_of(p, run)
             train, test = clip_flops(cfg.model, tuple(shapes))
             family = name.split("@")[0]
-            by_family[family] += cfg.epochs * ((cfg.folds - 1) * n * versions * train + n * test)
+            by_family[family] += cfg.repeats * cfg.epochs * ((cfg.folds - 1) * n * versions * train + n * test)
             runs[family] += 1
         rates = {"this machine (measured, n = 4)": measured_rate(torch.device("cpu"), *n4_input(p))}
         if torch.cuda.is_available():
@@ -94,7 +95,7 @@ def main():
         total = sum(by_family.values())
         rows = [[family, runs[family], f"{flops / 1e15:.1f}"] for family, flops in by_family.items()]
         rows.append(["total", sum(runs.values()), f"{total / 1e15:.1f}"])
-        show(f"{config.name}: {corpus}, {n} clips, {cfg.folds} folds x {cfg.epochs} epochs",
+        show(f"{config.name}: {corpus}, {n} clips, {cfg.repeats} x {cfg.folds} folds x {cfg.epochs} epochs",
              ["stage", "runs", "PFLOP"], rows)
         totals += [[config.name, name, f"{rate / 1e12:.2f}", f"{total / rate / 3600:,.1f}"]
                    for name, rate in rates.items()]

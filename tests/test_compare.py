@@ -14,11 +14,14 @@ from ecaser.errors import InputError
 CLASSES = ["anger", "sadness", "neutral"]
 
 
-def write_run(root, name, true, pred, folds):
+def write_run(root, name, true, pred, folds, repeat=None):
     path = root / "results" / name
     path.mkdir(parents=True)
-    ids = [f"u{i:02d}" for i in range(len(true))]
-    pd.DataFrame({"id": ids, "fold": folds, "true": true, "pred": pred}).to_csv(path / "predictions.csv", index=False)
+    ids = [f"u{i % 30:02d}" for i in range(len(true))]
+    table = pd.DataFrame({"id": ids, "fold": folds, "true": true, "pred": pred})
+    if repeat is not None:
+        table.insert(1, "repeat", repeat)
+    table.to_csv(path / "predictions.csv", index=False)
     (path / "config.json").write_text(json.dumps({"model": {"classes": CLASSES}}))
     return path
 
@@ -59,6 +62,26 @@ def test_the_differences_are_the_hand_computed_ones(tree):
         assert result["recall"][name]["a"] == pytest.approx(100 * np.mean(pred_a[mine] == i))
     pooled = metrics.scores(true, pred_a)["UA"] - metrics.scores(true, pred_b)["UA"]  # over all clips, not folds
     assert result["speaker_bootstrap_UA"]["diff"] == pytest.approx(pooled)
+
+
+def test_repeats_count_every_fold_and_each_clip_once(tree):
+    """Two repeats of a 3-fold split: the t-test pairs all 6 folds; the clip-level tests use the first repeat."""
+    root, true, folds, pred_a, pred_b = tree
+    rng = np.random.default_rng(1)
+    true2, folds2 = np.concatenate([true, true]), np.concatenate([folds, rng.permutation(folds) + 3])
+    a2 = np.concatenate([pred_a, np.where(rng.uniform(size=30) < 0.7, true, (true + 1) % 3)])
+    b2 = np.concatenate([pred_b, pred_b])
+    repeat = np.repeat([1, 2], 30)
+    a = write_run(root, "a", true2, a2, folds2, repeat)
+    b = write_run(root, "b", true2, b2, folds2, repeat)
+    result = compare.compare(a, b, root / "data/segments/manifest.csv")
+    assert result["clips"] == 30 and result["folds"] == 6
+    d = np.array([metrics.scores(true2[folds2 == f], a2[folds2 == f])["UA"]
+                  - metrics.scores(true2[folds2 == f], b2[folds2 == f])["UA"] for f in range(1, 7)])
+    t = d.mean() / np.sqrt((1 / 6 + 10 / 20) * d.var(ddof=1))  # 10 test, 20 training clips per fold, J = 6
+    assert result["scores"]["UA"]["difference"]["p"] == pytest.approx(2 * scipy_stats.t.sf(abs(t), 5))
+    only_a = int(np.sum((pred_a == true) & (pred_b != true)))
+    assert result["mcnemar"]["only_a_right"] == only_a  # the first repeat's clips, each once
 
 
 def test_a_run_against_itself_differs_by_nothing(tree):

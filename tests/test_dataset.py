@@ -11,7 +11,7 @@ from ecaser.errors import InputError
 
 def data(corpus, root, segment_s=1.0):
     return {"corpus": corpus, "root": str(root), "sample_rate": 16000, "segment_s": segment_s,
-            "seed": 0, "synthetic_size": 1.0}
+            "seed": 0, "synthetic_size": 1.0, "iemocap_set": "improvised"}
 
 
 def test_emodb_segments_follow_the_manifest(emodb_root, tmp_path):

@@ -75,6 +75,21 @@ def test_a_dropped_turn_may_lack_its_wav(iemocap_root):
     assert len(iemocap.manifest(iemocap_root)) == len(EXPECTED)
 
 
+def test_the_full_set_adds_the_scripted_dialogs(iemocap_root):
+    """The DS-LSTM authors' set: improvised and scripted turns, the same four classes (excited merged)."""
+    full = iemocap.manifest(iemocap_root, "full")
+    scripted = {"Ses01F_script01_1_F000": "neutral", "Ses01F_script01_1_M000": "angry",
+                "Ses02M_script02_2_F000": "happy", "Ses02M_script02_2_M000": "happy"}
+    assert set(full["id"]) == set(EXPECTED["id"]) | set(scripted)
+    assert dict(zip(full["id"], full["label"])).items() >= scripted.items()
+    assert corpora.manifest("iemocap", iemocap_root, iemocap_set="full")["id"].tolist() == sorted(full["id"])
+
+
+def test_an_unknown_set_is_refused(iemocap_root):
+    with pytest.raises(InputError, match="'data.iemocap_set' must be one of improvised, full, got 'scripted'"):
+        iemocap.manifest(iemocap_root, "scripted")
+
+
 def test_through_the_dispatcher(iemocap_root):
     rows = corpora.manifest("iemocap", iemocap_root)
     assert list(rows["id"]) == list(EXPECTED["id"])

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ecaser import corpora, dataset, dslstm_features, experiments, metrics, models, report, stage, training
+from ecaser import corpora, dataset, dslstm_features, experiments, metrics, models, report, stage, stats, training
 from ecaser.report import collect, figures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +54,7 @@ def fake_cross_validate(quality):
         predictions[[f"p_{c}" for c in cfg.model.classes]] = np.eye(len(cfg.model.classes))[final]
         summary = metrics.summarise([{k: fold_curves[-1][k] for k in metrics.SUMMARY} for fold_curves in curves])
         summary["best_test_epoch"] = training.best_test_epoch(curves)
+        summary["best_epoch_each"] = training.best_epoch_each(curves)
         rng = np.random.default_rng(0)
         model = cfg.model
         width = (model.base_channels or 0) * (model.channel_scale or 0)
@@ -230,6 +231,8 @@ def test_table4_puts_the_dslstm_beside_its_published_numbers(full, partial):
     assert f"{ours['UA']['mean']:.2f} ± {ours['UA']['std']:.2f}" in line and "| —" in line  # no EMODB figure
     best = ours["best_test_epoch"]
     assert f"{best['UA']:.2f} / {best['WA']:.2f} / {best['ACC']:.2f}" in line
+    each = ours["best_epoch_each"]  # the DS-LSTM authors' protocol, UA and WA each at its own best epoch
+    assert line.rstrip(" |").endswith(f"{each['UA']:.2f} / {each['WA']:.2f} / {each['ACC']:.2f}")
     assert f"{ours['model']['parameters']:,}" in line
     assert "73.30 / 72.70 / 73.00" in row((partial / "reports/report.md").read_text(), "| DS-LSTM, cross entropy ")
     # FLOPs are counted by the report from config.json: the same as counting an independently built model
@@ -337,3 +340,27 @@ def test_fig14_and_15_draw_one_line_per_emotion_over_the_augmented_eca_models_ch
     assert {len(line) for line in curves(ax)} == {16 * block}  # block L of the n = 1 CNN has 16 L channels
     no_eca = results.runs.drop(index=[i for i in results.runs.index if i.startswith("augment_eca/")])
     assert figure(params("synthetic-emodb"), replace(results, runs=no_eca)) is None
+
+
+def test_the_papers_claims_are_tested_pairwise_and_counted_in_the_opening_lines(full):
+    text = (full / "reports/report.md").read_text()
+    section = text.split("## The paper's claims")[1].split("\n## ")[0]
+    rows = {r[0]: r for r in ([c.strip() for c in line.split("|")[1:-1]] for line in section.splitlines()
+                              if line.startswith("| ") and not line.startswith("| claim"))}
+    assert list(rows) == ["ECA helps", "ECA-Net's original ECA hurts", "larger windows help", "augmentation helps",
+                          "both help most"]
+    assert rows["larger windows help"][1:3] == ["cnn_sweep/v8-n1", "cnn_sweep/v1-n1"]  # at model.channel_scale 1
+    assert rows["augmentation helps"][1:3] == ["augment_cnn/descending-4", "cnn_sweep/v8-n1"]
+    # the test, independently: per-fold ACC from each run's scores.json; 2 folds, so each trains on the other's clips
+    folds = {run: [json.loads((full / f"results/{run}/scores.json").read_text())["folds"][f]["ACC"] for f in "12"]
+             for run in ("eca/proposed", "cnn_sweep/v8-n1")}
+    half = sum(COUNTS[: len(EMODB_LIKE)]) / 2
+    expected = stats.corrected_ttest(folds["eca/proposed"], folds["cnn_sweep/v8-n1"], half, half)
+    ours = rows["ECA helps"]
+    assert ours[3] == f"{expected['diff']:+.2f}" and ours[5] == f"{expected['p']:.3g}"
+    holm = stats.holm([float(r[5]) for r in rows.values()])["adjusted"]
+    verdicts = [r[7] for r in rows.values()]
+    assert all((v != "cannot tell apart") == (h < 0.05) for v, h in zip(verdicts, holm))
+    opening = text.split("\n## ")[0]
+    supported = verdicts.count("supported")
+    assert f"of 5, {supported} supported at 5 %" in opening

@@ -33,7 +33,7 @@ def config(architecture="cnn", attention_blocks=(5, 6), **changes):
     model = (models.Spec("dslstm", tuple(CLASSES)) if architecture == "dslstm"
              else models.cnn(CLASSES, 1, 16, "eca", attention_blocks, 3))
     settings = dict(epochs=2, batch_size=8, lr=1e-3, lr_decay=1.0, focal_gamma=1.0, weighted=True, folds=2,
-                    protocol="stratified", seed=0, precision="float32")
+                    repeats=1, protocol="stratified", seed=0, precision="float32")
     return training.Config(model, **{**settings, **changes})
 
 
@@ -49,6 +49,10 @@ def test_every_clip_is_predicted_once_by_the_fold_that_held_it_out(corpus):
     assert summary["folds"]["1"]["UA"] == pytest.approx(curves[0][-1]["UA"])
     assert summary["UA"]["mean"] == pytest.approx(np.mean([curves[0][-1]["UA"], curves[1][-1]["UA"]]))
     assert summary["best_test_epoch"]["ACC"] >= summary["ACC"]["mean"] - 1e-9
+    # the DS-LSTM authors' figure: each fold's best UA and best WA over epochs, each taken on its own
+    ua, wa = (np.mean([max(c[key] for c in fold) for fold in curves]) for key in ("UA", "WA"))
+    assert summary["best_epoch_each"] == pytest.approx({"UA": ua, "WA": wa, "ACC": (ua + wa) / 2})
+    assert summary["best_epoch_each"]["UA"] >= summary["best_test_epoch"]["UA"] - 1e-9
 
 
 def test_eca_weights_are_averaged_per_class(corpus):
@@ -67,6 +71,24 @@ def test_same_seed_same_numbers_bit_for_bit(corpus):
     assert first.summary == second.summary and first.curves == second.curves
     other = training.cross_validate(manifest, [(feats,)], (feats,), config(seed=1))
     assert not other.predictions.equals(first.predictions)
+
+
+def test_repeats_add_other_splits_and_leave_the_first_repeat_as_it_was(corpus):
+    manifest, feats = corpus
+    once = training.cross_validate(manifest, [(feats,)], (feats,), config(epochs=1))
+    twice = training.cross_validate(manifest, [(feats,)], (feats,), config(epochs=1, repeats=2))
+    p = twice.predictions
+    assert sorted(p["fold"].unique()) == [1, 2, 3, 4] and list(p.groupby("repeat")["fold"].unique().map(list)) == [
+        [1, 2], [3, 4]]
+    assert (p.groupby("id").size() == 2).all()  # every clip once per repeat
+    first = p[p["repeat"] == 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, once.predictions, check_exact=True)
+    second = p[p["repeat"] == 2]
+    test_sets = [set(g["id"]) for _, g in p.groupby("fold")]
+    assert test_sets[0] not in test_sets[2:]  # the second repeat splits the clips another way
+    assert len(twice.summary["folds"]) == 4 and twice.summary["UA"]["mean"] == pytest.approx(
+        np.mean([f["UA"] for f in twice.summary["folds"].values()]))
+    assert set(second["id"]) == set(manifest["id"])
 
 
 def test_features_of_different_shapes_are_refused(tmp_path, monkeypatch):

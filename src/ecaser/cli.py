@@ -10,7 +10,7 @@ from .errors import InputError, exit_on_input_error
 
 
 def manifest(args):
-    rows = corpora.manifest(args.corpus, args.root, args.seed, args.size)
+    rows = corpora.manifest(args.corpus, args.root, args.seed, args.size, args.iemocap_set)
     atomic.save_csv(args.out, rows)
     print(f"{args.corpus}: {len(rows)} utterances, {rows['speaker'].nunique()} speakers -> {args.out}")
     print(corpora.count_table(rows, args.corpus).to_string(index=False))
@@ -75,6 +75,7 @@ def parser():
     m.add_argument("--out", required=True, help="CSV file to write")
     m.add_argument("--seed", type=int, default=0, help="synthetic corpora only")
     m.add_argument("--size", type=float, default=1.0, help="synthetic corpora only: fraction of the class counts")
+    m.add_argument("--iemocap-set", default="improvised", help="iemocap only: improvised (default) or full")
     m.set_defaults(run=manifest)
 
     s = commands.add_parser("model-summary", help="a model's parameters and FLOPs (the paper's Table 4)")

@@ -45,6 +45,13 @@ def fold_scores(predictions):
     return {key: np.array([f[key] for f in folds]) for key in metrics.KEYS}
 
 
+def sizes(predictions):
+    """(training clips, test clips) of a fold, on average: a fold trains on the rest of its repeat's clips."""
+    n_test = len(predictions) / predictions["fold"].nunique()
+    repeats = predictions["repeat"].nunique() if "repeat" in predictions else 1
+    return len(predictions) / repeats - n_test, n_test
+
+
 def compare(path_a, path_b, manifest_path=dataset.SEGMENTS / "manifest.csv"):
     """The paired comparison of run A against run B, as plain numbers (the --json output)."""
     (pred_a, classes_a), (pred_b, classes_b) = load(path_a), load(path_b)
@@ -56,14 +63,17 @@ def compare(path_a, path_b, manifest_path=dataset.SEGMENTS / "manifest.csv"):
     if missing:
         raise InputError(f"{manifest_path}: {len(missing)} clips of the runs are not in the manifest")
     folds_a, folds_b = fold_scores(pred_a), fold_scores(pred_b)
-    n_test = len(pred_a) / pred_a["fold"].nunique()
-    tests = {key: stats.corrected_ttest(folds_a[key], folds_b[key], len(pred_a) - n_test, n_test)
+    n_train, n_test = sizes(pred_a)
+    tests = {key: stats.corrected_ttest(folds_a[key], folds_b[key], n_train, n_test)
              for key in metrics.KEYS}
-    true = pred_a["true"].to_numpy()
-    mcnemar = stats.mcnemar(true, pred_a["pred"], pred_b["pred"])
-    bootstrap = stats.cluster_bootstrap(true, pred_a["pred"], pred_b["pred"], manifest.loc[pred_a["id"], "speaker"])
+    # clip-level tests count each clip once: on the first repeat of the split (each repeat scores every clip)
+    first = (pred_a["repeat"] == 1).to_numpy() if "repeat" in pred_a else np.ones(len(pred_a), bool)
+    one_a, one_b = pred_a[first], pred_b[first]
+    true = one_a["true"].to_numpy()
+    mcnemar = stats.mcnemar(true, one_a["pred"], one_b["pred"])
+    bootstrap = stats.cluster_bootstrap(true, one_a["pred"], one_b["pred"], manifest.loc[one_a["id"], "speaker"])
     return {
-        "a": str(path_a), "b": str(path_b), "clips": len(pred_a), "folds": int(pred_a["fold"].nunique()),
+        "a": str(path_a), "b": str(path_b), "clips": int(first.sum()), "folds": int(pred_a["fold"].nunique()),
         "scores": {key: {"a": stats.interval(folds_a[key]), "b": stats.interval(folds_b[key]),
                          "difference": tests[key]} for key in metrics.KEYS},
         "mcnemar": {"only_a_right": int(mcnemar["table"][0, 1]), "only_b_right": int(mcnemar["table"][1, 0]),
@@ -77,7 +87,7 @@ def compare(path_a, path_b, manifest_path=dataset.SEGMENTS / "manifest.csv"):
 def text(result):
     """The comparison for people: one line per score, the clip-level tests, and each class's recall."""
     lines = [f"A: {result['a']}", f"B: {result['b']}",
-             f"{result['clips']} clips in {result['folds']} folds, paired; intervals are 95 %", "",
+             f"{result['clips']} clips, {result['folds']} folds (all repeats), paired; intervals are 95 %", "",
              f"{'':5}{'A':>8}{'B':>8}{'A - B':>9}  {'interval':<18}p (corrected resampled t)"]
     for key, s in result["scores"].items():
         d = s["difference"]

@@ -59,6 +59,7 @@ def data(params):
         "segment_s": positive(params, "data.segment_s"),
         "seed": int(get(params, "data.seed")),
         "synthetic_size": positive(params, "data.synthetic_size"),
+        "iemocap_set": get(params, "data.iemocap_set"),
     }
 
 
@@ -97,6 +98,7 @@ def training(params):
         "focal_gamma": non_negative(params, "train.focal_gamma"),
         "weighted": True,
         "folds": int(get(params, "cv.folds")),
+        "repeats": positive(params, "cv.repeats", int),
         "protocol": get(params, "cv.protocol"),
         "seed": int(get(params, "train.seed")),
         "precision": precision,

@@ -22,7 +22,7 @@ def classes(corpus):
     return REAL[corpus.removeprefix("synthetic-")].CLASSES
 
 
-def manifest(corpus, root=None, seed=0, size=1.0):
+def manifest(corpus, root=None, seed=0, size=1.0, iemocap_set="improvised"):
     if corpus.startswith("synthetic-"):
         rows = synthetic.manifest(corpus.removeprefix("synthetic-"), seed=seed, size=size)
     elif corpus in REAL:
@@ -31,7 +31,7 @@ def manifest(corpus, root=None, seed=0, size=1.0):
         root = Path(root)
         if not root.is_dir():
             raise InputError(f"{root}: {corpus} corpus folder not found")
-        rows = REAL[corpus].manifest(root)
+        rows = iemocap.manifest(root, iemocap_set) if corpus == "iemocap" else emodb.manifest(root)
     else:
         raise InputError(f"unknown corpus {corpus!r}")
     rows = rows[COLUMNS].sort_values("id", kind="stable").reset_index(drop=True)

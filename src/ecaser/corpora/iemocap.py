@@ -28,25 +28,30 @@ TURN_LINE = re.compile(r"\[[^\]]*\]\s+(?P<turn>\S+)\s+(?P<label>\S+)\s+\[")
 TURN_NAME = re.compile(r"(?P<session>Ses\d{2})[FM]_\w+_(?P<gender>[FM])\d+")
 
 
-def manifest(root):
+SETS = ("improvised", "full")  # full: improvised and scripted, the 5,531 turns the DS-LSTM's authors used
+
+
+def manifest(root, kept="improvised"):
+    if kept not in SETS:
+        raise InputError(f"params: 'data.iemocap_set' must be one of {', '.join(SETS)}, got {kept!r}")
     sessions = sorted(p for p in root.glob("Session*") if p.is_dir())
     if not sessions:
         raise InputError(f"{root}: no Session* folders (expected the IEMOCAP release, Session1 ... Session5)")
-    rows = [row for session in sessions for row in session_rows(root, session)]
+    rows = [row for session in sessions for row in session_rows(root, session, kept == "full")]
     if not rows:
-        kept = "/".join(LABELS)
-        raise InputError(f"{root}: no improvised turns labelled {kept} in Session*/dialog/EmoEvaluation/*.txt")
+        which = "" if kept == "full" else "improvised "
+        raise InputError(f"{root}: no {which}turns labelled {'/'.join(LABELS)} in Session*/dialog/EmoEvaluation/*.txt")
     return pd.DataFrame(rows)
 
 
-def session_rows(root, session):
-    """Rows of the session's kept turns: improvised dialogs, labels the paper uses."""
+def session_rows(root, session, scripted=False):
+    """Rows of the session's kept turns: improvised dialogs (and scripted ones too), labels the paper uses."""
     folder = session / "dialog" / "EmoEvaluation"
     if not folder.is_dir():
         raise InputError(f"{folder}: folder not found (IEMOCAP keeps each session's labels there)")
     for labels in sorted(folder.glob("*.txt")):
         dialog = labels.stem
-        if not labels.is_file() or labels.name.startswith(".") or "impro" not in dialog:
+        if not labels.is_file() or labels.name.startswith(".") or not (scripted or "impro" in dialog):
             continue
         for turn, label in turns(labels):
             if label in LABELS:

@@ -130,7 +130,8 @@ def load(p, root="."):
                 "order": path.stem.rsplit("-", 1)[0] if family in AUGMENT else None,
                 "classes": config["classes"], "signature": signature(config), "config": config,
                 **{key: m[key]["mean"] for key in KEYS}, **{f"{key}_std": m[key]["std"] for key in KEYS},
-                **{f"best_{key}": m["best_test_epoch"][key] for key in KEYS}, **m["model"],
+                **{f"best_{key}": m["best_test_epoch"][key] for key in KEYS},
+                **{f"each_{key}": m["best_epoch_each"][key] for key in KEYS}, **m["model"],
             })
             per_fold = read_json(root / "results" / run_id / "scores.json")["folds"]
             folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in per_fold.items()]
