@@ -93,6 +93,7 @@ def test_the_sweep_holds_the_cnn_that_table_6_and_every_later_experiment_build_o
     assert p["model"]["channel_scale"] in p["sweep"]["channel_scales"]
     # Fig. 7 draws the original ECA's line beside the sweep's line at model.channel_scale, version by version
     assert set(p["eca_original"]["versions"]) <= set(p["sweep"]["versions"])
+    assert p["model"]["version"] in p["eca_original"]["versions"]  # Table 6's "+ original ECA" is that run
 
 
 def test_precision_is_a_param_and_must_be_known():
