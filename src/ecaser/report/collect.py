@@ -130,6 +130,7 @@ def load(p, root="."):
                 "order": path.stem.rsplit("-", 1)[0] if family in AUGMENT else None,
                 "classes": config["classes"], "signature": signature(config), "config": config,
                 **{key: m[key]["mean"] for key in KEYS}, **{f"{key}_std": m[key]["std"] for key in KEYS},
+                **{f"{key}_{end}": m[key][end] for key in KEYS for end in ("low", "high")},
                 **{f"best_{key}": m["best_test_epoch"][key] for key in KEYS},
                 **{f"each_{key}": m["best_epoch_each"][key] for key in KEYS}, **m["model"],
             })
@@ -166,8 +167,8 @@ def attention(results):
     return rows + [run for kind in ATTENTION for _, run in others[others["attention"] == kind].iterrows()]
 
 
-def augmentation(results):
-    """Per-fold scores of the augmentation runs by model, order and K.
+def augmentation_runs(results):
+    """The augmentation runs by model, order and K, one row each (model, order and K as columns).
 
     K = 1 trains on the test version alone: where that size was not trained as augmentation, any run of
     another family with the same configuration is that point (e.g. cnn_sweep/v1-n4 for ascending CNN).
@@ -180,4 +181,10 @@ def augmentation(results):
                 alone = signature({**config, "train": [config["test"]]})
                 runs = pd.concat([runs, results.runs[results.runs["signature"] == alone].head(1)])
             parts.append(runs.assign(model=model, order=order, K=runs["K"].where(runs["family"] == family, 1)))
-    return results.fold_scores(pd.concat(parts)) if parts else None
+    return pd.concat(parts) if parts else None
+
+
+def augmentation(results):
+    """Per-fold scores of the augmentation runs by model, order and K."""
+    runs = augmentation_runs(results)
+    return None if runs is None else results.fold_scores(runs)
