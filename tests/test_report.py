@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats as scipy_stats
 
 from ecaser import corpora, dataset, dslstm_features, experiments, metrics, models, report, stage, stats, training
 from ecaser.report import collect, figures
@@ -155,8 +156,9 @@ def test_summary_holds_the_runs_own_numbers(full):
             "augment_cnn": "descending-4", "augment_eca": "ascending-2"}
     assert summary["best"] == {f: {"run": run, **scores(full, f"{f}/{run}")} for f, run in best.items()}
     proposed = json.loads((full / "metrics/eca/proposed.json").read_text())
-    assert summary["proposed"]["ACC_std"] == proposed["ACC"]["std"]
-    assert summary["proposed"]["best_test_epoch_ACC"] == proposed["best_test_epoch"]["ACC"] > proposed["ACC"]["mean"]
+    details = json.loads((full / "results/eca/proposed/scores.json").read_text())
+    assert summary["proposed"]["ACC_std"] == details["std"]["ACC"]
+    assert summary["proposed"]["best_test_epoch_ACC"] == details["best_test_epoch"]["ACC"] > proposed["ACC"]["mean"]
     assert summary["proposed"]["parameters"] == proposed["model"]["parameters"]
 
 
@@ -184,8 +186,9 @@ def test_report_states_the_setup_and_puts_the_papers_emodb_numbers_beside_ours(f
     assert "STFT versions trained or tested: v1, v2, v5, v6, v7, v8." in text  # not the DS-LSTM's inputs
     proposed = json.loads((full / "metrics/eca/proposed.json").read_text())
     row = next(line for line in text.splitlines() if line.startswith("| + our ECA "))
-    assert f"{proposed['UA']['mean']:.2f} ± {proposed['UA']['std']:.2f}" in row
-    assert "85.48" in row and f"{proposed['best_test_epoch']['ACC']:.2f}" in row
+    details = json.loads((full / "results/eca/proposed/scores.json").read_text())
+    assert f"{proposed['UA']['mean']:.2f} ± {details['std']['UA']:.2f}" in row
+    assert "85.48" in row and f"{details['best_test_epoch']['ACC']:.2f}" in row
     assert "best epoch on the test fold (optimistic; not our protocol)" in text
     assert "chosen on test scores" in text and "Skipped" not in text
     choices = text.split("## Where the paper is silent: our choices")[1].split("\n## ")[0]
@@ -228,10 +231,11 @@ def test_table4_puts_the_dslstm_beside_its_published_numbers(full, partial):
     text = (full / "reports/report.md").read_text()
     ours = json.loads((full / "metrics/dslstm/published.json").read_text())
     line = row(text, "| DS-LSTM, cross entropy ")
-    assert f"{ours['UA']['mean']:.2f} ± {ours['UA']['std']:.2f}" in line and "| —" in line  # no EMODB figure
-    best = ours["best_test_epoch"]
+    details = json.loads((full / "results/dslstm/published/scores.json").read_text())
+    assert f"{ours['UA']['mean']:.2f} ± {details['std']['UA']:.2f}" in line and "| —" in line  # no EMODB figure
+    best = details["best_test_epoch"]
     assert f"{best['UA']:.2f} / {best['WA']:.2f} / {best['ACC']:.2f}" in line
-    each = ours["best_epoch_each"]  # the DS-LSTM authors' protocol, UA and WA each at its own best epoch
+    each = details["best_epoch_each"]  # the DS-LSTM authors' protocol, UA and WA each at its own best epoch
     assert line.rstrip(" |").endswith(f"{each['UA']:.2f} / {each['WA']:.2f} / {each['ACC']:.2f}")
     assert f"{ours['model']['parameters']:,}" in line
     assert "73.30 / 72.70 / 73.00" in row((partial / "reports/report.md").read_text(), "| DS-LSTM, cross entropy ")
@@ -358,8 +362,14 @@ def test_the_papers_claims_are_tested_pairwise_and_counted_in_the_opening_lines(
     expected = stats.corrected_ttest(folds["eca/proposed"], folds["cnn_sweep/v8-n1"], half, half)
     ours = rows["ECA helps"]
     assert ours[3] == f"{expected['diff']:+.2f}" and ours[5] == f"{expected['p']:.3g}"
+    # the clip-level second view: the exact binomial test on the clips only one of the two gets right
+    a, b = (pd.read_csv(full / f"results/{run}/predictions.csv").set_index("id") for run in folds)
+    b = b.loc[a.index]
+    right_a, right_b = a.pred == a.true, b.pred == b.true
+    only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    assert ours[7] == f"{scipy_stats.binomtest(min(only_a, only_b), only_a + only_b).pvalue:.3g}"
     holm = stats.holm([float(r[5]) for r in rows.values()])["adjusted"]
-    verdicts = [r[7] for r in rows.values()]
+    verdicts = [r[8] for r in rows.values()]
     assert all((v != "cannot tell apart") == (h < 0.05) for v, h in zip(verdicts, holm))
     opening = text.split("\n## ")[0]
     supported = verdicts.count("supported")
@@ -389,7 +399,7 @@ def test_every_comparison_of_the_paper_is_tested_with_holm_within_its_table(full
     for rows in tables.values():  # Holm within each table, from its own p-values
         adjusted = stats.holm([float(r[5]) for r in rows])["adjusted"]
         assert [float(r[6]) for r in rows] == pytest.approx(adjusted, rel=0.01)  # from the printed 3 digits
-        assert all((r[7] == "✓") == (a < 0.05) for r, a in zip(rows, adjusted))
+        assert all((r[8] == "✓") == (a < 0.05) for r, a in zip(rows, adjusted))
     # every table has the runs' ACC interval
     proposed = json.loads((full / "metrics/eca/proposed.json").read_text())["ACC"]
     assert f"[{proposed['low']:.2f}, {proposed['high']:.2f}]" in row(text, "| + our ECA ")

@@ -45,6 +45,11 @@ def fold_scores(predictions):
     return {key: np.array([f[key] for f in folds]) for key in metrics.KEYS}
 
 
+def first_repeat(predictions):
+    """Rows of the split's first repeat: clip-level tests count each clip once (each repeat scores every clip)."""
+    return (predictions["repeat"] == 1).to_numpy() if "repeat" in predictions else np.ones(len(predictions), bool)
+
+
 def sizes(predictions):
     """(training clips, test clips) of a fold, on average: a fold trains on the rest of its repeat's clips."""
     n_test = len(predictions) / predictions["fold"].nunique()
@@ -66,8 +71,7 @@ def compare(path_a, path_b, manifest_path=dataset.SEGMENTS / "manifest.csv"):
     n_train, n_test = sizes(pred_a)
     tests = {key: stats.corrected_ttest(folds_a[key], folds_b[key], n_train, n_test)
              for key in metrics.KEYS}
-    # clip-level tests count each clip once: on the first repeat of the split (each repeat scores every clip)
-    first = (pred_a["repeat"] == 1).to_numpy() if "repeat" in pred_a else np.ones(len(pred_a), bool)
+    first = first_repeat(pred_a)
     one_a, one_b = pred_a[first], pred_b[first]
     true = one_a["true"].to_numpy()
     mcnemar = stats.mcnemar(true, one_a["pred"], one_b["pred"])

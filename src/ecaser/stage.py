@@ -3,10 +3,10 @@
 <out>/ (DVC-cached): config.json (what decides the numbers: the model's Spec, the versions, the loss and every
 training setting, precision included), predictions.csv, curves.csv (per fold and epoch), eca_weights.json (ECA
 runs), live/ (dvclive: per-epoch curves, fold means, and the confusion matrix for `dvc plots`).
-<metrics>.json (small, kept in git): UA, WA, ACC and macro-F1 over folds (mean, std, 95 % interval), the optimistic
-best-test-epoch figure, and the model's parameters, for `dvc metrics diff` and `dvc exp show`; scores.json in the
-results folder holds each fold's scores and each class's recall. FLOPs are counted by the report from config.json:
-torch's flop counter costs a process 2 s of imports, too much for every training stage.
+<metrics>.json (small, kept in git): UA, WA, ACC and macro-F1 over folds x repeats (mean and 95 % interval) and the
+model's parameters, for `dvc metrics diff` and `dvc exp show`; scores.json in the results folder holds the rest:
+each score's std, the optimistic best-epoch figures, each fold's scores and each class's recall. FLOPs are counted by
+the report from config.json: torch's flop counter costs a process 2 s of imports, too much for every training stage.
 """
 
 from pathlib import Path
@@ -66,13 +66,17 @@ def record(out, metrics_path, run, cfg, result, test, parameters):
         "model": run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss,
         "training": cfg.record(), "inputs": [list(stream.shape[1:]) for stream in test],
     })
-    # what `dvc exp show` compares stays in the metrics file; per-fold and per-class scores stay in the results
-    classes = run.model.classes
+    # the metrics file holds what `dvc exp show` compares across experiments (each score's mean and interval);
+    # the results folder's scores.json the details: spreads, the optimistic epochs, each fold, each class's recall
+    summary, classes = result.summary, run.model.classes
     recall = metrics.recall(result.predictions["true"], result.predictions["pred"], len(classes))
-    atomic.save_json(out / "scores.json", {"folds": result.summary["folds"],
-                                           "recall": dict(zip(classes, map(float, recall)))})
-    summary = {key: value for key, value in result.summary.items() if key != "folds"}
-    atomic.save_json(metrics_path, {**summary, "model": {"parameters": parameters}})
+    atomic.save_json(out / "scores.json", {
+        "std": {key: summary[key]["std"] for key in metrics.SUMMARY},
+        **{key: summary[key] for key in ("best_test_epoch", "best_epoch_each", "folds")},
+        "recall": dict(zip(classes, map(float, recall))),
+    })
+    atomic.save_json(metrics_path, {**{key: {end: summary[key][end] for end in ("mean", "low", "high")}
+                                       for key in metrics.SUMMARY}, "model": {"parameters": parameters}})
 
 
 def log_live(path, curves, predictions, classes):

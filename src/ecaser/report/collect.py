@@ -122,6 +122,7 @@ def load(p, root="."):
             run_id = f"{family}/{path.stem}"
             m = read_json(path)
             config = flat(read_json(root / "results" / run_id / "config.json"))
+            details = read_json(root / "results" / run_id / "scores.json")
             runs.append({
                 "id": run_id, "family": family, "run": path.stem, "source": run_id, "model": describe(config),
                 "version": config["test"], "K": len(config["train"]), "channel_scale": config["channel_scale"],
@@ -129,13 +130,12 @@ def load(p, root="."):
                 "eca_kernel": config["eca_kernel"],
                 "order": path.stem.rsplit("-", 1)[0] if family in AUGMENT else None,
                 "classes": config["classes"], "signature": signature(config), "config": config,
-                **{key: m[key]["mean"] for key in KEYS}, **{f"{key}_std": m[key]["std"] for key in KEYS},
+                **{key: m[key]["mean"] for key in KEYS}, **{f"{key}_std": details["std"][key] for key in KEYS},
                 **{f"{key}_{end}": m[key][end] for key in KEYS for end in ("low", "high")},
-                **{f"best_{key}": m["best_test_epoch"][key] for key in KEYS},
-                **{f"each_{key}": m["best_epoch_each"][key] for key in KEYS}, **m["model"],
+                **{f"best_{key}": details["best_test_epoch"][key] for key in KEYS},
+                **{f"each_{key}": details["best_epoch_each"][key] for key in KEYS}, **m["model"],
             })
-            per_fold = read_json(root / "results" / run_id / "scores.json")["folds"]
-            folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in per_fold.items()]
+            folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in details["folds"].items()]
     if not runs:
         raise InputError(f"{root / 'metrics'}: no training runs found; run the training stages first")
     runs = pd.DataFrame(runs).set_index("id").assign(alias=False)

@@ -1,8 +1,9 @@
 """Every comparison the paper draws, tested on this run: paired comparisons of two runs over the same folds.
 
-The test is the corrected resampled t-test on ACC over folds x repeats (compare.py's fold-level test). Holm's
-correction runs within each family of comparisons (one table or figure of the paper), so "holds" means the
-difference is not zero at 5 % after correction. The paper's five headline claims are a family of their own,
+The test is the corrected resampled t-test on ACC over folds x repeats (compare.py's fold-level test); the exact
+McNemar test on the clips is shown beside it as a second view. Holm's correction runs over the t-tests within each
+family of comparisons (one table or figure of the paper), so "holds" means the difference is not zero at 5 %
+after correction. The paper's five headline claims are a family of their own,
 each with the direction the paper reports: "supported" means the difference lies that way, "contradicted" the
 opposite, and otherwise this run cannot tell the two apart.
 """
@@ -38,10 +39,14 @@ def find(results, p, source):
 
 
 def test(results, a, b):
-    """The fold-level paired test of ACC, a - b, as `ecaser compare` computes it."""
+    """The fold-level paired test of ACC, a - b, and the clip-level second view (exact McNemar on the first
+    repeat's clips), as `ecaser compare` computes them."""
     pred_a, pred_b = stats.paired(results.predictions(a.name), results.predictions(b.name))
-    return stats.corrected_ttest(compare.fold_scores(pred_a)["ACC"], compare.fold_scores(pred_b)["ACC"],
-                                 *compare.sizes(pred_a))
+    fold_level = stats.corrected_ttest(compare.fold_scores(pred_a)["ACC"], compare.fold_scores(pred_b)["ACC"],
+                                       *compare.sizes(pred_a))
+    first = compare.first_repeat(pred_a)
+    clip_level = stats.mcnemar(pred_a["true"][first], pred_a["pred"][first], pred_b["pred"][first])
+    return {**fold_level, "p_mcnemar": clip_level["p"]}
 
 
 def tested(results, pairs):
