@@ -14,13 +14,12 @@ from ecaser.errors import InputError
 CLASSES = ["anger", "sadness", "neutral"]
 
 
-def write_run(root, name, true, pred, folds, repeat=None):
+def write_run(root, name, true, pred, folds, repeat=1):
+    """A results folder as a training stage writes it: predictions.csv (one split unless `repeat` says otherwise)."""
     path = root / "results" / name
     path.mkdir(parents=True)
     ids = [f"u{i % 30:02d}" for i in range(len(true))]
-    table = pd.DataFrame({"id": ids, "fold": folds, "true": true, "pred": pred})
-    if repeat is not None:
-        table.insert(1, "repeat", repeat)
+    table = pd.DataFrame({"id": ids, "repeat": repeat, "fold": folds, "true": true, "pred": pred})
     table.to_csv(path / "predictions.csv", index=False)
     (path / "config.json").write_text(json.dumps({"model": {"classes": CLASSES}}))
     return path

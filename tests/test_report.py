@@ -51,7 +51,7 @@ def fake_cross_validate(quality):
         curves = [[{"fold": f, "epoch": e, "train_loss": 1.0 / e, **metrics.scores(y[fold == f], pred(q)[fold == f])}
                    for e, q in ((1, quality + 0.1), (2, quality))] for f in (1, 2)]
         final = pred(quality)
-        predictions = pd.DataFrame({"id": rows["id"], "fold": fold, "true": y, "pred": final})
+        predictions = pd.DataFrame({"id": rows["id"], "repeat": 1, "fold": fold, "true": y, "pred": final})
         predictions[[f"p_{c}" for c in cfg.model.classes]] = np.eye(len(cfg.model.classes))[final]
         summary = metrics.summarise([{k: fold_curves[-1][k] for k in metrics.SUMMARY} for fold_curves in curves])
         summary["best_test_epoch"] = training.best_test_epoch(curves)

@@ -47,14 +47,13 @@ def fold_scores(predictions):
 
 def first_repeat(predictions):
     """Rows of the split's first repeat: clip-level tests count each clip once (each repeat scores every clip)."""
-    return (predictions["repeat"] == 1).to_numpy() if "repeat" in predictions else np.ones(len(predictions), bool)
+    return (predictions["repeat"] == 1).to_numpy()
 
 
 def sizes(predictions):
     """(training clips, test clips) of a fold, on average: a fold trains on the rest of its repeat's clips."""
     n_test = len(predictions) / predictions["fold"].nunique()
-    repeats = predictions["repeat"].nunique() if "repeat" in predictions else 1
-    return len(predictions) / repeats - n_test, n_test
+    return len(predictions) / predictions["repeat"].nunique() - n_test, n_test
 
 
 def compare(path_a, path_b, manifest_path=dataset.SEGMENTS / "manifest.csv"):
