@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test bench venv clean-venv
+.PHONY: repro grid test bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -18,6 +18,21 @@ $(STAMP): requirements.txt pyproject.toml
 repro: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH dvc repro
 
+# `make grid JOBS=4`: the pipeline with JOBS training stages at once, as DVC experiments. The shared inputs
+# (segments, features) are made first, here; each out-of-date training stage is then queued as an experiment of
+# its own and `dvc exp run --run-all` runs JOBS at a time, each process on a free GPU (src/ecaser/runtime.py);
+# the closing `dvc repro` restores every trained stage from DVC's run-cache and makes the report.
+JOBS ?= 2
+grid: $(STAMP)
+	export PATH=$(abspath $(BIN)):$$PATH && set -e && \
+	dvc repro $$(dvc stage list --name-only | grep -E '^(segment|stft@|dslstm_features)') && \
+	for stage in $$(dvc status --json | python -c 'import json, sys; print(*json.load(sys.stdin), sep="\n")' | \
+	                grep -E '^(train_|augment_(cnn|eca)@)'); do \
+	  dvc exp run --queue --quiet $$stage; \
+	done && \
+	dvc exp run --run-all --jobs $(JOBS) && \
+	dvc repro
+
 test: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH pytest
 
@@ -28,6 +43,7 @@ bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/pipeline.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/fingerprint.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/paper_scale.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/predict.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -125,8 +125,8 @@ def clips():
 def ours(clips):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no empty Mel filter, nor any other warning, at these settings
-        modules = dslstm_features.transforms(SR)
-    return dslstm_features.extract(torch.from_numpy(clips), modules)
+        modules = dslstm_features.spectrograms(SR)
+    return dslstm_features.extract(torch.from_numpy(clips), modules, SR)
 
 
 @pytest.mark.parametrize("name", ["fine", "coarse"])
@@ -149,7 +149,11 @@ def test_spectrograms_equal_librosa(clips, ours, name):
 
 
 def htk_mfcc(clip):
-    """openSMILE's MFCC12_E_D_A statics in float64 numpy: MFCC 1-12 (lifter 22), then log energy, [13, frames]."""
+    """MFCC12_E_D_A's statics by their definition, in float64 numpy: MFCC 1-12 (lifter 22), then log energy.
+
+    Frames from sample 0, each pre-emphasised on its own and Hamming-windowed, on the 16-bit scale; librosa's HTK
+    Mel filters, which are triangles in Hz where openSMILE's are triangles in mel.
+    """
     frames = librosa.util.frame(clip.astype(np.float64) * 32767, frame_length=400, hop_length=160)  # [400, T]
     energy = np.log(np.maximum((frames ** 2).sum(axis=0), 1.0))
     emphasised = np.concatenate([frames[:1] * 0.03, frames[1:] - 0.97 * frames[:-1]])
@@ -168,15 +172,21 @@ def regression(c):
     return sum(n * (p[..., 2 + n : 2 + n + t] - p[..., 2 - n : 2 - n + t]) for n in (1, 2)) / 10
 
 
-def test_mfcc_statics_and_deltas(clips, ours):
+def test_opensmile_mfccs_against_their_definition(clips, ours):
+    """How far openSMILE's engine (what the stage uses) is from MFCC12_E_D_A written out by hand (what it replaced):
+    log energy and the deltas agree; the cepstra differ by the Mel triangles' shape, up to 2.2 on a range of 68 on
+    the harmonic tone; the accelerations of the last two frames follow openSMILE's own end rule."""
     mfcc = ours["mfcc"]
     assert mfcc.shape == (2, 39, 1 + (SR - 400) // 160) == (2, *dslstm_features.shapes(SR, SR)["mfcc"])
     reference = np.stack([htk_mfcc(clip) for clip in clips])
-    np.testing.assert_allclose(mfcc[:, :13], reference, rtol=1e-4, atol=2e-3)
     static, delta, accel = mfcc[:, :13], mfcc[:, 13:26], mfcc[:, 26:]
-    np.testing.assert_allclose(delta, librosa.feature.delta(static, width=5, axis=-1, mode="nearest"), rtol=0, atol=0)
-    np.testing.assert_allclose(delta, regression(static), rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(accel, regression(delta), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(static[:, 12], reference[:, 12], rtol=0, atol=1e-3)  # log energy
+    cepstra, expected = static[:, :12], reference[:, :12]
+    assert 1.0 < np.abs(cepstra - expected).max() < 2.5 and np.abs(expected).max() > 60
+    assert np.corrcoef(cepstra.ravel(), expected.ravel())[0, 1] > 0.999
+    np.testing.assert_allclose(delta, regression(static), rtol=0, atol=1e-4)
+    np.testing.assert_allclose(accel[..., :-2], regression(delta)[..., :-2], rtol=0, atol=1e-4)
+    assert 0.01 < np.abs(accel[..., -2:] - regression(delta)[..., -2:]).max() < 1.0
 
 
 def test_compute_writes_what_load_reads(clips, ours, tmp_path):

@@ -110,3 +110,12 @@ def test_paper_configs_train_the_eca_experiments_on_v8_and_sweep_every_version(p
     assert p["model"]["version"] == "v8" and p["eca_kernels"]["versions"] == [f"v{i}" for i in range(1, 9)]
     assert p["sweep"]["versions"] == list(p["stft"]["versions"]) == [f"v{i}" for i in range(1, 9)]
     assert p["attention"]["types"] == ["se", "cbam", "mhsa", "area", "head_fusion", "stc"]
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "configs/paper-emodb.yaml", "configs/paper-iemocap.yaml"])
+def test_the_final_augmentation_size_is_one_the_grid_trains(path):
+    """Table 6's augmentation rows and predict's default model are the descending run at augment.final_size."""
+    p = yaml.safe_load((REPO / path).read_text())
+    assert "descending" in p["augment"]["orders"] and p["augment"]["final_size"] in p["augment"]["sizes"]
+    if path == "configs/paper-emodb.yaml":
+        assert p["augment"]["final_size"] == 6  # the paper's EMODB result: descending, "versions 8 to 3"

@@ -219,6 +219,44 @@ def test_eca_kernel_change_reaches_the_model_and_touches_only_the_proposed_model
     assert eca_kernels() == ({(1, 1, 7)}, 7, [5, 6])
 
 
+def test_augment_train_trains_the_grid_and_keeps_the_final_model_and_eca_changes_only_its_eca_half(restored):
+    repo = restored
+    set_params(repo, **{"augment.orders": ["descending"], "augment.sizes": [2], "augment.final_size": 2})
+    stages = ran(dvc(repo, "repro", "augment_train"))
+    assert {"augment_cnn@descending-2", "augment_eca@descending-2", "augment_train"} <= stages
+    final = repo / "models/eca_augmented.pt"
+    assert final.read_bytes() == (repo / "models/augment_eca/descending-2.pt").read_bytes()
+    bundle = torch.load(final, weights_only=True)
+    assert len(bundle["folds"]) == 2 and bundle["model"]["attention"] == "eca"
+    gathered = json.loads((repo / "metrics/augment.json").read_text())
+    eca = json.loads((repo / "metrics/augment_eca/descending-2.json").read_text())
+    assert gathered == {"ACC": {"cnn": {"descending-2": json.loads(
+        (repo / "metrics/augment_cnn/descending-2.json").read_text())["ACC"]}, "eca": {"descending-2": eca["ACC"]}},
+        "final": "augment_eca/descending-2"}
+
+    set_params(repo, **{"eca.kernel": 3})
+    assert ran(dvc(repo, "repro", "augment_train")) == {"corpus", "augment_eca@descending-2", "augment_train"}
+    assert final.read_bytes() == (repo / "models/augment_eca/descending-2.pt").read_bytes()
+
+
+def test_a_second_clone_restores_a_training_stage_from_the_remotes_run_cache(restored, template, tmp_path):
+    """Machine A trains and pushes its run-cache; machine B, with no dvc.lock of A's, restores instead of training.
+    The metrics files are DVC-cached for this: DVC pushes no object of a `cache: false` output, so B would
+    re-train to remake it."""
+    remote = tmp_path / "remote"
+    a, b = restored, clone(template, tmp_path / "b")
+    for repo in (a, b):
+        dvc(repo, "remote", "add", "--local", "-f", "lab", str(remote))
+        dvc(repo, "remote", "default", "--local", "lab")
+    dvc(a, "push", "--run-cache")
+    assert not (b / "dvc.lock").exists()
+    assert ran(dvc(b, "repro", "--pull", "train_eca")) == {"corpus"}  # segment, stft@v8, train_eca: restored
+    for path in ("metrics/eca/proposed.json", "models/eca.pt", "results/eca/proposed/predictions.csv",
+                 "data/features/v8.npy"):
+        assert (b / path).read_bytes() == (a / path).read_bytes(), path
+    assert json.loads(dvc(b, "status", "--json", "train_eca").stdout) == {}
+
+
 def test_even_eca_kernel_is_refused_before_training(template, tmp_path):
     repo = clone(template, tmp_path / "repo")
     dvc(repo, "repro", "stft@v8")

@@ -1,12 +1,23 @@
 """User commands: `python -m ecaser <command> ...` (also installed as `ecaser`)."""
 
 import argparse
+import glob
 import json
 import sys
 from pathlib import Path
 
 from . import atomic, corpora, params
 from .errors import InputError, exit_on_input_error
+
+MODEL = "models/eca_augmented.pt"  # predict's default: the paper's final method, ECA with multi-STFT augmentation
+
+
+def positive(text):
+    """A positive number as an option writes it; argparse turns the error into its usage message."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
 
 
 def manifest(args):
@@ -18,25 +29,72 @@ def manifest(args):
 
 def predict(args):
     """Score every file; an unreadable one gets an error line and the others are still scored."""
-    from .predict import Predictor  # torch is imported only by the commands that need it
+    if args.model == MODEL and not Path(MODEL).is_file():  # before torch's import: say how to make the default
+        raise InputError(f"{MODEL}: model not found (make it with `dvc repro augment_train`)")
+    from tqdm import tqdm
 
-    predictor = Predictor(args.model)
+    from . import predict as prediction  # torch is imported only by the commands that need it
+
+    predictor = prediction.Predictor(args.model)
+    hop = args.hop or predictor.segment_s / 2
+    if not 1 / predictor.rate <= hop <= predictor.segment_s:
+        raise InputError(f"--hop must be between one sample and the model's window ({predictor.segment_s:g} s), "
+                         f"got {hop:g}")
+    jobs = [job for name in args.files for job in inputs(name)]
+    model = {"path": args.model, "corpus": predictor.corpus, "version": predictor.version,
+             "classes": predictor.classes, "segment_s": predictor.segment_s, "hop_s": hop, "top_db": args.top_db}
+    if not args.json:
+        print(f"model {args.model}: trained on {predictor.corpus}, STFT {predictor.version}; "
+              f"{predictor.segment_s:g} s windows every {hop:g} s, silence below {args.top_db:g} dB")
+    # a bar only for several files on a terminal; not disable=None, which would override TQDM_DISABLE=1
+    bar = tqdm(jobs, unit="file") if len(jobs) > 1 and sys.stderr.isatty() else jobs
     results = []
-    for path in args.files:
+    for path, problem in bar:
         try:
-            probs = predictor(path)
+            if problem:
+                raise InputError(f"{path}: {problem}")
+            result = predictor(path, hop, args.top_db)
         except InputError as e:
-            print(f"error: {e}", file=sys.stderr)
+            tqdm.write(f"error: {e}", file=sys.stderr)  # tqdm.write: a line above the bar, not through it
             results.append({"file": path, "error": str(e)})
             continue
-        emotion = max(probs, key=probs.get)
-        results.append({"file": path, "emotion": emotion, "probabilities": probs})
+        results.append(result)
         if not args.json:
-            print(f"{path}: {emotion}  " + "  ".join(f"{c} {p:.3f}" for c, p in probs.items()))
+            tqdm.write(text(result, args.timeline))
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"model": model, "files": results}, indent=2))
+    if args.csv:
+        atomic.save_csv(args.csv, prediction.table(results, predictor.classes))
+    if args.plot and any("windows" in r for r in results):
+        prediction.plot(results, predictor.classes, args.plot)
     if any("error" in r for r in results):
         sys.exit(1)
+
+
+def inputs(name):
+    """(file, problem) pairs for one argument: a folder's .wav files (recursively, sorted), a glob pattern's
+    matches (sorted; expanded here when the shell did not, e.g. quoted), or the file itself."""
+    path = Path(name)
+    if path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
+        return [(f, None) for f in files] or [(name, "no .wav files in this folder")]
+    if not path.exists() and glob.escape(name) != name:
+        return [(f, None) for f in sorted(glob.glob(name, recursive=True))] or [(name, "no file matches it")]
+    return [(name, None)]
+
+
+def text(result, timeline):
+    """A file's line, as people read it; with timeline, one more line per window."""
+    probs = result["probabilities"]
+    if probs is None:
+        line = f"{result['file']}: silence (no window holds speech)"
+    else:
+        line = f"{result['file']}: {result['emotion']}  " + "  ".join(f"{c} {p:.3f}" for c, p in probs.items())
+    if timeline:
+        for w in result["windows"]:
+            label = "silence" if w["silence"] else max(w["probabilities"], key=w["probabilities"].get)
+            line += f"\n  {w['start']:8.2f} {w['end']:8.2f} s  {label}"
+    return line
 
 
 def model_summary(args):
@@ -95,10 +153,17 @@ def parser():
     c.add_argument("--json", action="store_true", help="the same numbers as JSON")
     c.set_defaults(run=compare)
 
-    r = commands.add_parser("predict", help="the emotion of WAV files, by the trained proposed model")
-    r.add_argument("files", nargs="+", metavar="FILE.wav")
-    r.add_argument("--model", default="models/eca.pt", help="made by `dvc repro train_eca` (default: %(default)s)")
-    r.add_argument("--json", action="store_true", help="one JSON list on stdout")
+    r = commands.add_parser("predict", help="the emotion of WAV files over time, by the trained proposed model")
+    r.add_argument("files", nargs="+", metavar="INPUT", help="WAV files, folders of them (recursively), glob patterns")
+    r.add_argument("--model", default=MODEL, help="default: %(default)s, ECA with multi-STFT augmentation "
+                   "(`dvc repro augment_train`); models/eca.pt: without augmentation (`dvc repro train_eca`)")
+    r.add_argument("--hop", type=positive, help="seconds from one window's start to the next (default: half a window)")
+    r.add_argument("--top-db", type=positive, default=30.0, help="a window is silence when nothing in it is within "
+                   "this many dB of the file's loudest frame (default: %(default)g)")
+    r.add_argument("--timeline", action="store_true", help="also one line per window: start, end, label or silence")
+    r.add_argument("--json", action="store_true", help="one JSON object on stdout: the model, and each file's windows")
+    r.add_argument("--csv", metavar="FILE", help="write one row per window: file, start, end, silence, each class")
+    r.add_argument("--plot", metavar="FILE.png", help="draw each file's probabilities over time")
     r.set_defaults(run=predict)
     return p
 

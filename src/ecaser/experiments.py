@@ -5,7 +5,8 @@ everything else, its defaults included. `stages/train.py` passes the items and d
 
 Each distinct run has one stage: Table 6's weighted-focal CNN is the channel sweep's run at model.version and
 model.channel_scale (the paper picks its CNN from that sweep), so no stage trains it a second time; its "+ original
-ECA" row is Fig. 7's run at model.version. ALIASES names both, for the report.
+ECA" row is Fig. 7's run at model.version, and its augmentation rows are Fig. 11's runs at augment.final_size.
+aliases() names them for the report, and borrowed() the cells of Fig. 9 that Fig. 8 trains.
 """
 
 import argparse
@@ -139,8 +140,20 @@ def train_dslstm(p):
 
 def aliases(p):
     """{run id the report and Table 6 use: the Run that stands there}, each trained by another stage."""
+    final = params.get(p, "augment.final_size")
     return {"cnn/focal": on_model_version(p, cnn(p)),
-            "eca_original/adaptive": train_eca_original(p, params.get(p, "model.version"))}
+            "eca_original/adaptive": train_eca_original(p, params.get(p, "model.version")),
+            "augment_cnn/final": augment_cnn(p, "descending", final),
+            "augment_eca/final": augment_eca(p, "descending", final)}
+
+
+def borrowed(p):
+    """{run id of a Fig. 9 cell: its Run} for the cells that Fig. 8 trains (ECA in its last eca_kernels.last
+    blocks on model.version), which the paper configs leave out of eca_blocks.last so that no stage trains them
+    twice."""
+    return {f"eca_blocks/last{k}-k{kernel}": train_eca_blocks(p, k, kernel)
+            for k in range(1, models.BLOCKS + 1) if k not in params.get(p, "eca_blocks.last")
+            for kernel in params.get(p, "eca_blocks.kernels")}
 
 
 FAMILIES = {f.__name__: f for f in (train_cnn_sweep, train_cross_entropy, train_eca_kernels, train_eca_blocks,

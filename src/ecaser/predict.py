@@ -1,45 +1,147 @@
 """The proposed model as a predictor of new WAV files: the cross-validation's fold models, as an ensemble.
 
-The fold models of the `train_eca` stage are kept rather than a model retrained on the whole corpus: they are
-the models the reported scores belong to, and keeping them costs no extra training. A file's prediction is
-the mean of the folds' class probabilities, each fold with its own training-fold normalisation.
+The fold models of a training stage (`augment_train`, the paper's final method, or `train_eca`) are kept rather
+than a model retrained on the whole corpus: they are the models the reported scores belong to, and keeping them
+costs no extra training. A window's prediction is the mean of the folds' class probabilities, each fold with
+its own training-fold normalisation.
+
+A recording no longer than the model's segment is one window, centre-padded as training pads a short clip. A
+longer one is a timeline: windows of the segment's length every `hop` seconds from its start until one reaches
+its end; that last window is centre-padded the same way (audio.centre), so the model never sees a layout that
+training did not produce. A window is silence when no non-silent interval of `librosa.effects.split` overlaps
+it: those intervals are the frames within `top_db` dB of the recording's loudest frame, and a recording of
+zeros has none. The file's probabilities are the mean of its speech windows', and there are none for a file
+that is silence throughout.
 """
 
+import textwrap
 from pathlib import Path
 
+import librosa
+import numpy as np
+import pandas as pd
 import torch
 
-from . import atomic, audio, features, models
+from . import atomic, audio, features, models, runtime
 from .errors import InputError
 
+BATCH = 8  # windows per forward pass; on the CPU larger batches gain nothing (benchmarks/predict.py)
+KEYS = ("model", "corpus", "version", "stft", "segment_s", "folds")
 
-def save(path, spec, fold_models, stft, segment_s):
-    bundle = {"model": spec.to_dict(), "stft": dict(stft), "segment_s": segment_s, "folds": fold_models}
+
+def save(path, spec, fold_models, stft, segment_s, corpus, version):
+    """Everything predict needs to turn a WAV into the model's input, and what to tell the user scored it."""
+    bundle = {"model": spec.to_dict(), "corpus": corpus, "version": version, "stft": dict(stft),
+              "segment_s": segment_s, "folds": fold_models}
     with atomic.atomic_path(path) as tmp:
         torch.save(bundle, tmp)
 
 
+def window_starts(n_samples, length, hop):
+    """First sample of each window: every `hop` samples until a window reaches the end; one for a short clip."""
+    return np.arange(0, max(n_samples - length, 0) + hop, hop)
+
+
+def speech(y, starts, length, top_db):
+    """Which windows a non-silent interval of librosa.effects.split overlaps (see the module docstring)."""
+    # librosa measures against the loudest frame, which for all-zero audio is 0 dB itself: all "speech"
+    intervals = librosa.effects.split(y, top_db=top_db) if y.any() else np.empty((0, 2), int)
+    return ((intervals[:, 0] < starts[:, None] + length) & (intervals[:, 1] > starts[:, None])).any(axis=1)
+
+
+def one_line(error):
+    """An exception as one line of bounded length: torch lists every mismatching weight, over many lines."""
+    return textwrap.shorten(f"{type(error).__name__}: {error}", 300)
+
+
 class Predictor:
+    """A model file's fold ensemble, refused with one line when the file is not what predict can run."""
+
     def __init__(self, path):
         path = Path(path)
         if not path.is_file():
-            raise InputError(f"{path}: model not found (make it with `dvc repro train_eca`)")
-        bundle = torch.load(path, weights_only=True)
-        spec = models.Spec.from_dict(bundle["model"])
-        self.classes, self.stft = list(spec.classes), bundle["stft"]
-        self.length = round(bundle["segment_s"] * self.stft["sample_rate"])
-        self.logmel = features.LogMel(**self.stft)
-        self.folds = []
-        for fold in bundle["folds"]:
-            model = spec.build()
-            model.load_state_dict(fold["state_dict"])
-            self.folds.append((model.eval(), fold["mean"][0], fold["std"][0]))  # the CNN's one input stream
+            raise InputError(f"{path}: model not found")
+        try:
+            bundle = torch.load(path, weights_only=True)
+        except Exception:  # torch raises several types, with advice on unsafe loading that does not apply here
+            raise InputError(f"{path}: not a model file (torch cannot load it)") from None
+        missing = [key for key in KEYS if key not in bundle] if isinstance(bundle, dict) else list(KEYS)
+        if missing:
+            raise InputError(f"{path}: the model file has no {', '.join(missing)} (an older bundle? make it again)")
+        self.corpus, self.version = bundle["corpus"], bundle["version"]
+        self.stft, self.segment_s = bundle["stft"], bundle["segment_s"]
+        try:  # any of the file's parts can be wrong: say which, in one line, rather than fail on the first WAV
+            spec = models.Spec.from_dict(bundle["model"])
+            if spec.architecture != "cnn":
+                raise ValueError(f"a {spec.architecture} model; predict computes the CNN's log-Mel input only")
+            self.classes, self.rate = list(spec.classes), self.stft["sample_rate"]
+            self.length = round(self.segment_s * self.rate)
+            self.logmel = features.LogMel(**self.stft)
+            self.folds = []
+            for fold in bundle["folds"]:
+                model = spec.build()
+                model.load_state_dict(fold["state_dict"])
+                self.folds.append((model.eval(), fold["mean"][0], fold["std"][0]))  # the CNN's one input stream
+            self.probabilities(np.zeros((1, self.length), np.float32))  # every setting computes, shapes fit
+        except Exception as e:
+            raise InputError(f"{path}: the model file does not fit what predict computes ({one_line(e)})") from None
+        runtime.keep_freed_memory()  # a batch's activations are tens of MB: reuse them rather than fault them in
 
     @torch.inference_mode()
-    def __call__(self, path):
-        """Class probabilities of one file: any rate, mono or stereo, any length (segmented as in training)."""
+    def probabilities(self, windows):
+        """[W, samples] float32 -> [W, classes]: the folds' mean, one forward pass per fold for all W windows."""
+        logmel = self.logmel(torch.from_numpy(windows))
+        probs = [model(((logmel - mean) / std)[:, None]).softmax(dim=1) for model, mean, std in self.folds]
+        return torch.stack(probs).mean(dim=0).numpy()
+
+    def __call__(self, path, hop_s=None, top_db=30, batch=BATCH):
+        """One file's windows and summary: any rate, mono or stereo, any length; hop_s defaults to half a window."""
         x, sr = audio.read(path)
-        clip = audio.segment(x, sr, self.stft["sample_rate"], self.length, path)
-        logmel = self.logmel(torch.from_numpy(clip)[None])
-        probs = [model(((logmel - mean) / std)[:, None]).softmax(dim=1)[0] for model, mean, std in self.folds]
-        return dict(zip(self.classes, torch.stack(probs).mean(dim=0).tolist()))
+        y = audio.resample(audio.to_mono(x), sr, self.rate)
+        starts = window_starts(len(y), self.length, round((hop_s or self.segment_s / 2) * self.rate))
+        probs = np.concatenate([
+            self.probabilities(np.stack([audio.centre(y[s : s + self.length], self.length) for s in chunk]))
+            for chunk in np.split(starts, range(batch, len(starts), batch))
+        ])
+        silence = ~speech(y, starts, self.length, top_db)
+        ends = np.minimum(starts + self.length, len(y))
+        windows = [{"start": s / self.rate, "end": e / self.rate, "silence": bool(q), "probabilities": self.named(p)}
+                   for s, e, q, p in zip(starts.tolist(), ends.tolist(), silence, probs)]
+        summary = self.named(probs[~silence].mean(axis=0)) if not silence.all() else None
+        return {"file": str(path), "silence": summary is None,
+                "emotion": max(summary, key=summary.get) if summary else None, "probabilities": summary,
+                "windows": windows}
+
+    def named(self, probs):
+        return dict(zip(self.classes, probs.tolist()))
+
+
+def table(results, classes):
+    """One row per window of the scored files: file, start, end, silence and each class's probability."""
+    return pd.DataFrame([{"file": r["file"], "start": w["start"], "end": w["end"], "silence": w["silence"],
+                          **w["probabilities"]} for r in results if "windows" in r for w in r["windows"]],
+                        columns=["file", "start", "end", "silence", *classes])
+
+
+def plot(results, classes, path):
+    """Each scored file's probabilities over time (at window centres), one subplot each, silence shaded; a PNG."""
+    import seaborn as sns
+    from matplotlib.figure import Figure  # not pyplot: no backend or global figure state to manage
+    from matplotlib.patches import Patch
+
+    rows = table(results, classes)
+    rows["time (s)"] = (rows["start"] + rows["end"]) / 2
+    files = list(rows["file"].unique())
+    fig = Figure(figsize=(10, 1 + 2.4 * len(files)), layout="constrained")
+    axes = fig.subplots(len(files), 1, squeeze=False)[:, 0]
+    for ax, file in zip(axes, files):
+        windows = rows[rows["file"] == file]
+        for w in windows[windows["silence"]].itertuples():
+            ax.axvspan(w.start, w.end, color="0.88", zorder=0)
+        long = windows.melt(id_vars="time (s)", value_vars=classes, var_name="emotion", value_name="probability")
+        sns.lineplot(long, x="time (s)", y="probability", hue="emotion", marker="o", ax=ax, legend=ax is axes[0])
+        ax.set(title=file, ylim=(0, 1), xlim=(0, windows["end"].max()))
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].legend(handles + [Patch(color="0.88")], labels + ["silence"], loc="upper left", bbox_to_anchor=(1.01, 1))
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)

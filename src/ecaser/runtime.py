@@ -3,17 +3,27 @@
 A param is part of every stage's cache key, so the same run on another GPU, or with its folds side by side,
 would be trained again instead of coming from DVC's cache. These settings are environment variables instead:
 
-    ECASER_DEVICE          auto (CUDA when present, else the CPU) | cpu | cuda | cuda:1
+    ECASER_DEVICE          auto (a free GPU when CUDA is present, else the CPU) | cpu | cuda (auto among GPUs) | cuda:1
+    ECASER_LOCK_DIR        where the GPU locks live; default <tempdir>/ecaser-gpu-locks, one per machine
     ECASER_PARALLEL_FOLDS  folds trained at once, a step each in turn (on a GPU, a CUDA stream each); default 5
     ECASER_STFT_BATCH      clips per torch.stft call of the feature stages; default 64
     TQDM_DISABLE=1         no progress bars (tqdm's own switch; they are off anyway where stderr is no terminal)
 
 Numeric precision does change numbers, so it is a param (train.precision), not one of these.
+
+GPUs are shared by lock, so that stages run side by side (`dvc queue start -j N`, `dvc exp run --run-all --jobs N`)
+spread over a machine's GPUs: a process that runs on CUDA holds an exclusive flock on ECASER_LOCK_DIR/cuda-K.lock
+for its lifetime. auto and cuda take the first free GPU and wait, saying so once on stderr, while none is free;
+cuda:K waits for that GPU's lock, so it never shares one with auto processes; cpu takes no lock. The OS drops a
+lock when its process ends, however it ends (SIGKILL too), so a lock file left behind holds nothing.
 """
 
 import ctypes
+import fcntl
 import os
 import sys
+import tempfile
+import time
 
 import torch
 
@@ -21,13 +31,69 @@ from .errors import InputError
 
 
 def device(name=None):
+    """The torch device this process runs on; on CUDA, a GPU it holds the lock of (see the module docstring)."""
     name = name or os.environ.get("ECASER_DEVICE") or "auto"
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "auto" and not torch.cuda.is_available():
+        return torch.device("cpu")
     try:
-        return torch.device(name)
+        dev = torch.device("cuda" if name == "auto" else name)
     except RuntimeError:
         raise InputError(f"ECASER_DEVICE must be auto, cpu, cuda or cuda:N, got {name!r}") from None
+    if dev.type != "cuda" or not torch.cuda.is_available():  # cpu; or cuda without CUDA, which torch refuses at use
+        return dev
+    count = torch.cuda.device_count()
+    if dev.index is not None and dev.index >= count:
+        raise InputError(f"ECASER_DEVICE is {name!r}, but this machine has {count} GPU(s): cuda:0 to cuda:{count - 1}")
+    candidates = [str(dev)] if dev.index is not None else [f"cuda:{k}" for k in range(count)]
+    dev = torch.device(claim(candidates, lock_dir()))
+    torch.cuda.set_device(dev)  # so that calls without a device (and CUDA's own context) land on it, not on cuda:0
+    return dev
+
+
+def lock_dir():
+    """ECASER_LOCK_DIR, or the machine's shared default, made like /tmp (anyone may add a lock, remove only theirs)."""
+    if os.environ.get("ECASER_LOCK_DIR"):
+        return os.environ["ECASER_LOCK_DIR"]
+    directory = os.path.join(tempfile.gettempdir(), "ecaser-gpu-locks")
+    try:
+        os.mkdir(directory)
+        os.chmod(directory, 0o1777)  # mkdir's mode is cut by the umask, chmod's is not
+    except FileExistsError:
+        pass
+    return directory
+
+
+_held = {}  # lock file path -> its open descriptor, never closed: the lock lasts as long as the process
+
+
+def claim(candidates, directory, poll=0.5):
+    """The first of `candidates` (device names) whose lock in `directory` this process holds or gets; while all
+    are held by other processes, wait, polling every `poll` seconds. Idempotent: a device already held is returned
+    at once. The lock is an exclusive flock on `directory`/<name with - for :>.lock."""
+    paths = {name: os.path.join(directory, name.replace(":", "-") + ".lock") for name in candidates}
+    for name, path in paths.items():
+        if path in _held:
+            return name
+    if not candidates:
+        raise ValueError("no device to claim")
+    os.makedirs(directory, exist_ok=True)
+    said = False
+    while True:
+        for name, path in paths.items():
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)  # flock needs no write access: any user may lock
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            _held[path] = fd
+            return name
+        if not said:
+            which = "a free GPU" if len(candidates) > 1 else candidates[0]
+            print(f"ecaser: waiting for {which}: held by other processes (locks in {directory})",
+                  file=sys.stderr, flush=True)
+            said = True
+        time.sleep(poll)
 
 
 def positive_int(variable, default):

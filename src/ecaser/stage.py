@@ -3,9 +3,10 @@
 <out>/ (DVC-cached): config.json (what decides the numbers: the model's Spec, the versions, the loss and every
 training setting, precision included), predictions.csv, curves.csv (per fold and epoch), eca_weights.json (ECA
 runs), live/ (dvclive: per-epoch curves, fold means, and the confusion matrix for `dvc plots`).
-<metrics>.json (small, kept in git): UA, WA, ACC and macro-F1 over folds x repeats (mean and 95 % interval) and the
-model's parameters, for `dvc metrics diff` and `dvc exp show`; scores.json in the results folder holds the rest:
-each score's std, the optimistic best-epoch figures, each fold's scores and each class's recall. FLOPs are counted by
+<metrics>.json (DVC-cached too, so that a remote's run-cache restores it on another machine): UA, WA, ACC and
+macro-F1 over folds x repeats (mean and 95 % interval) and the model's parameters, for `dvc metrics diff` and `dvc
+exp show`; scores.json in the results folder holds the rest: each score's std, the optimistic best-epoch figures,
+each fold's scores and each class's recall. FLOPs are counted by
 the report from config.json: torch's flop counter costs a process 2 s of imports, too much for every training stage.
 """
 
@@ -52,7 +53,8 @@ def run(p, run, out, metrics_path, save_model=None):
     record(Path(out), Path(metrics_path), run, cfg, result, test, parameters)
     if save_model:
         data = params.data(p)
-        predict.save(save_model, run.model, result.fold_models, params.stft_version(p, run.test), data["segment_s"])
+        predict.save(save_model, run.model, result.fold_models, params.stft_version(p, run.test), data["segment_s"],
+                     data["corpus"], run.test)
     return result
 
 

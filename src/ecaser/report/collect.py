@@ -2,8 +2,8 @@
 
 Runs are found from metrics/<family>/<run>.json and described by results/<family>/<run>/config.json, not
 by parsing params.yaml or run names, so the report follows whatever grid was trained and skips absent
-families. One run can stand in several places (experiments.aliases): "cnn/focal", Table 6's weighted-focal CNN,
-is the channel sweep's run of the CNN at model.*, trained once.
+families. One run can stand in several places (experiments.aliases and borrowed): "cnn/focal", Table 6's weighted-focal
+CNN, is the channel sweep's run of the CNN at model.*, trained once.
 """
 
 import json
@@ -83,16 +83,14 @@ class Results:
         """Per-fold scores of `runs` with the runs' own columns: the long form seaborn aggregates."""
         return self.folds.merge(runs.drop(columns=[*KEYS]), left_on="id", right_index=True)
 
-    def best(self, family, order=None):
-        """The family's run (of one augmentation order) with the highest mean test ACC: chosen on test scores, as
-        the paper chose it."""
+    def best(self, family):
+        """The family's run with the highest mean test ACC: chosen on test scores, as the paper chose it."""
         runs = self.family(family)
-        runs = runs if order is None else runs[runs["order"] == order]
         return None if runs.empty else runs.loc[runs["ACC"].idxmax()]
 
-    def run(self, source):
-        """A run by id, or the best run of a family ("augment_eca") or of one order ("augment_eca:descending")."""
-        return self.runs.loc[source] if source in self.runs.index else self.best(*source.split(":"))
+    def run(self, run_id):
+        """A run by id (an alias included), or None where it was not trained."""
+        return self.runs.loc[run_id] if run_id in self.runs.index else None
 
     def folder(self, run_id):
         """The results folder of a run, or of the run it stands for."""
@@ -139,11 +137,14 @@ def load(p, root="."):
     if not runs:
         raise InputError(f"{root / 'metrics'}: no training runs found; run the training stages first")
     runs = pd.DataFrame(runs).set_index("id").assign(alias=False)
-    for alias, run in experiments.aliases(p).items():
-        same = runs[~runs["alias"] & (runs["signature"] == signature(config_of(run)))]
+    # an alias names a role (it stays out of its family's own runs); a borrowed run fills a cell of its family's grid
+    stand_ins = [(name, run, True) for name, run in experiments.aliases(p).items()]
+    stand_ins += [(name, run, False) for name, run in experiments.borrowed(p).items()]
+    for alias, run, role in stand_ins:
+        same = runs[runs["source"].eq(runs.index) & (runs["signature"] == signature(config_of(run)))]
         if len(same) and alias not in runs.index:
             family, name = alias.split("/")
-            runs = pd.concat([runs, same.iloc[[0]].assign(family=family, run=name, alias=True)
+            runs = pd.concat([runs, same.iloc[[0]].assign(family=family, run=name, alias=role)
                               .rename(index=lambda _: alias)])
             folds += [{**row, "id": alias} for row in folds if row["id"] == same.index[0]]
     return Results(root, runs, pd.DataFrame(folds))

@@ -17,8 +17,8 @@ CLAIMS = [
     ("ECA helps", "eca/proposed", "cnn/focal", +1),
     ("ECA-Net's original ECA hurts", "eca_original/adaptive", "cnn/focal", -1),
     ("larger windows help", "cnn_sweep:largest", "cnn_sweep:smallest", +1),
-    ("augmentation helps", "augment_cnn:descending", "cnn/focal", +1),
-    ("both help most", "augment_eca:descending", "eca/proposed", +1),
+    ("augmentation helps", "augment_cnn/final", "cnn/focal", +1),
+    ("both help most", "augment_eca/final", "eca/proposed", +1),
 ]
 
 

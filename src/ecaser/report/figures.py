@@ -140,7 +140,7 @@ def confusion_plain(p, results):
 
 def confusion_augmented(p, results):
     """Fig. 13: the same two models with descending STFT augmentation (Table 6's last two rows)."""
-    runs = pair(results, "augment_cnn:descending", "augment_eca:descending")
+    runs = pair(results, "augment_cnn/final", "augment_eca/final")
     return confusion_grid(results, runs, "Fig. 13: confusion matrices with STFT augmentation (descending), % of "
                           "each true class") if runs else None
 
@@ -158,7 +158,7 @@ def confusion_baselines(p, results):
 def eca_weights(results, block, number):
     """The augmented ECA model's (Table 6's "+ both") weight of each channel of one block, one line per true
     emotion, averaged over its test clips: the paper's figures are of the model trained with STFT augmentation."""
-    run = results.run("augment_eca:descending")
+    run = results.run("augment_eca/final")
     weights = {} if run is None else results.eca_weights(run.name).get(str(block))
     if not weights:
         return None
@@ -167,7 +167,7 @@ def eca_weights(results, block, number):
     fig, ax = plt.subplots(figsize=(11, 4))
     sns.lineplot(long, x="channel", y="mean weight", hue="emotion", errorbar=None, ax=ax)
     ax.margins(x=0)
-    ax.set(title=f"Fig. {number}: ECA channel weights of block {block} per emotion ({run.name}, test folds)")
+    ax.set(title=f"Fig. {number}: ECA channel weights of block {block} per emotion ({run['source']}, test folds)")
     return fig
 
 

@@ -20,9 +20,9 @@ TABLE6 = [
      {"iemocap": (78.71, 78.80, 78.76), "emodb": (78.86, 80.19, 79.44)}),
     ("our_eca", "+ our ECA", "eca/proposed",
      {"iemocap": (79.37, 79.68, 79.53), "emodb": (85.48, 86.17, 85.83)}),
-    ("stft_augmentation", "+ STFT augmentation", "augment_cnn:descending",
+    ("stft_augmentation", "+ STFT augmentation", "augment_cnn/final",
      {"iemocap": (79.66, 80.50, 80.08), "emodb": (84.71, 85.61, 85.16)}),
-    ("both", "+ both", "augment_eca:descending",
+    ("both", "+ both", "augment_eca/final",
      {"iemocap": (80.28, 80.46, 80.37), "emodb": (87.67, 88.04, 87.85)}),
 ]
 
