@@ -45,6 +45,8 @@ CHOICES = [
     ("Scored epoch", "the last one: the paper does not say, and picking the best test epoch would let the test fold "
                      "choose; that optimistic figure is shown separately, labelled"),
     ("Precision", "float32 on the CPU; the paper-scale configs' bfloat16 autocast for a GPU"),
+    ("Final augmentation size", "K = 6 descending versions (v8..v3) for both corpora (`augment.final_size`): the "
+                                "paper gives EMODB's best, not IEMOCAP's, and K is set, not picked on test folds"),
 ]
 
 
