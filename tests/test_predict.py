@@ -32,6 +32,14 @@ def bundle(tmp_path_factory):
     return path, spec, folds
 
 
+def test_the_same_model_saves_to_the_same_bytes(bundle, tmp_path):
+    """dvc.lock records a model file's MD5: saved twice, elsewhere, under another name, it must not change."""
+    path, spec, folds = bundle
+    again = tmp_path / "other" / "copy.pt"
+    predict.save(again, spec, folds, STFT, 3.0, "synthetic-emodb", "v3")
+    assert again.read_bytes() == path.read_bytes()
+
+
 def by_hand(clip, spec, folds):
     """Independently of predict: librosa's log-Mel of one 16 kHz window, each fold's model by hand, their mean."""
     logmel = librosa.power_to_db(librosa.feature.melspectrogram(

@@ -209,6 +209,7 @@ def test_real_corpus_with_missing_families_is_reported_with_notes(partial):
     written = {p.name for p in (partial / "plots").glob("*.png")}  # the stale fig8 is gone too
     # Fig. 9's cell with ECA in the last 2 blocks and k = 7 is the proposed model, borrowed from eca/proposed
     assert collect.load(params("iemocap"), partial).run("eca_blocks/last2-k7")["source"] == "eca/proposed"
+    assert "| last2-k7 (= eca/proposed) |" in text.split("## Fig. 9")[1].split("## Fig. 10")[0]
     assert written == {"fig6_channel_scale.png", "fig9_eca_blocks.png", "fig11_descending.png", "fig12_confusion.png",
                        "fig13_confusion.png", "fig14_eca_block5.png", "fig15_eca_block6.png", "training_curves.png",
                        "confusion_baselines.png"}

@@ -1,5 +1,6 @@
 """Where a run goes: the environment settings outside the cache key, and the CPU kernels the package pins."""
 
+import io
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ecaser import runtime
+from ecaser import progress, runtime
 from ecaser.errors import InputError
 
 X86_AVX2 = Path("/proc/cpuinfo").is_file() and " avx2" in Path("/proc/cpuinfo").read_text()
@@ -44,3 +45,19 @@ def test_a_bad_setting_is_refused_with_its_name(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(InputError, match=f"{variable} must be a positive integer, got '{value}'"):
         runtime.parallel_folds() if variable == "ECASER_PARALLEL_FOLDS" else runtime.stft_batch()
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("env, terminal, shown", [(None, True, True), (None, False, False), ("1", True, False)])
+def test_progress_bars_show_on_a_terminal_unless_tqdm_disable_is_set(monkeypatch, env, terminal, shown):
+    if env is None:
+        monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    else:
+        monkeypatch.setenv("TQDM_DISABLE", env)
+    bar = progress.bar(range(3), file=Terminal() if terminal else io.StringIO())
+    assert bar.disable is not shown
+    bar.close()

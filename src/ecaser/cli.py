@@ -33,7 +33,7 @@ def predict(args):
         raise InputError(f"{MODEL}: model not found (make it with `dvc repro augment_train`)")
     from tqdm import tqdm
 
-    from . import predict as prediction  # torch is imported only by the commands that need it
+    from . import predict as prediction, progress  # torch is imported only by the commands that need it
 
     predictor = prediction.Predictor(args.model)
     hop = args.hop or predictor.segment_s / 2
@@ -46,8 +46,7 @@ def predict(args):
     if not args.json:
         print(f"model {args.model}: trained on {predictor.corpus}, STFT {predictor.version}; "
               f"{predictor.segment_s:g} s windows every {hop:g} s, silence below {args.top_db:g} dB")
-    # a bar only for several files on a terminal; not disable=None, which would override TQDM_DISABLE=1
-    bar = tqdm(jobs, unit="file") if len(jobs) > 1 and sys.stderr.isatty() else jobs
+    bar = progress.bar(jobs, unit="file") if len(jobs) > 1 else jobs
     results = []
     for path, problem in bar:
         try:

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from . import atomic, dataset, features
-from . import runtime
+from . import atomic, dataset, features, progress, runtime
 
 DSLSTM = Path("data/dslstm")
 MFCC_CONFIG = Path(__file__).with_name("mfcc12_e_d_a.conf")
@@ -66,7 +64,7 @@ def compute(audio, sample_rate, batch_size=None, out_dir=DSLSTM, device_name=Non
             name: stack.enter_context(atomic.open_npy(Path(out_dir) / f"{name}.npy", (len(audio), *shape), np.float16))
             for name, shape in shapes(audio.shape[1], sample_rate).items()
         }
-        for start in tqdm(range(0, len(audio), batch_size), desc="dslstm features", unit="batch", disable=None):
+        for start in progress.bar(range(0, len(audio), batch_size), desc="dslstm features", unit="batch"):
             batch = torch.from_numpy(np.array(audio[start : start + batch_size])).to(dev)
             for name, values in extract(batch, modules, sample_rate).items():
                 arrays[name][start : start + len(batch)] = values

@@ -8,9 +8,8 @@ but batched through torch.stft: no per-clip Python loop and no numba start-up.
 import librosa
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from . import atomic, dataset, runtime
+from . import atomic, dataset, progress, runtime
 
 AMIN = 1e-10  # floor under the power before the log, librosa's default
 
@@ -43,7 +42,7 @@ def compute(audio, out, settings, batch_size=None, device_name=None, desc=None):
     dev, batch_size = runtime.device(device_name), batch_size or runtime.stft_batch()
     logmel = LogMel(**settings).to(dev)
     with torch.inference_mode():
-        for start in tqdm(range(0, len(audio), batch_size), desc=desc, unit="batch", disable=None):
+        for start in progress.bar(range(0, len(audio), batch_size), desc=desc, unit="batch"):
             batch = torch.from_numpy(np.array(audio[start : start + batch_size])).to(dev)
             out[start : start + len(batch)] = logmel(batch).cpu().numpy()
     return out

@@ -33,8 +33,10 @@ def save(path, spec, fold_models, stft, segment_s, corpus, version):
     """Everything predict needs to turn a WAV into the model's input, and what to tell the user scored it."""
     bundle = {"model": spec.to_dict(), "corpus": corpus, "version": version, "stft": dict(stft),
               "segment_s": segment_s, "folds": fold_models}
-    with atomic.atomic_path(path) as tmp:
-        torch.save(bundle, tmp)
+    # through a file object: given a path, torch names the archive's folder after the file, here a random
+    # temporary name, and the same model would get other bytes, another MD5 in dvc.lock, at every run
+    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as file:
+        torch.save(bundle, file)
 
 
 def window_starts(n_samples, length, hop):

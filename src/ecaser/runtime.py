@@ -7,7 +7,7 @@ would be trained again instead of coming from DVC's cache. These settings are en
     ECASER_LOCK_DIR        where the GPU locks live; default <tempdir>/ecaser-gpu-locks, one per machine
     ECASER_PARALLEL_FOLDS  folds trained at once, a step each in turn (on a GPU, a CUDA stream each); default 5
     ECASER_STFT_BATCH      clips per torch.stft call of the feature stages; default 64
-    TQDM_DISABLE=1         no progress bars (tqdm's own switch; they are off anyway where stderr is no terminal)
+    TQDM_DISABLE=1         no progress bars (src/ecaser/progress.py; they are off anyway where stderr is no terminal)
 
 Numeric precision does change numbers, so it is a param (train.precision), not one of these.
 

@@ -3,9 +3,8 @@
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from . import atomic, audio, corpora
+from . import atomic, audio, corpora, progress
 from .dataset import SEGMENTS
 from .errors import InputError
 
@@ -19,7 +18,7 @@ def write(data, out_dir=SEGMENTS):
     length = round(data["segment_s"] * sr)
     out_dir = Path(out_dir)
     with atomic.open_npy(out_dir / "audio.npy", (len(rows), length), np.float32) as segments:
-        for i, row in enumerate(tqdm(rows.itertuples(), total=len(rows), desc="segment", unit="clip", disable=None)):
+        for i, row in enumerate(progress.bar(rows.itertuples(), total=len(rows), desc="segment", unit="clip")):
             x, rate = corpora.load(data["corpus"], data["root"], row, data["seed"])
             segments[i] = audio.segment(x, rate, sr, length, row.source)
         atomic.save_csv(out_dir / "manifest.csv", rows)

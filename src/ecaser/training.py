@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
-from . import folds, metrics, runtime
+from . import folds, metrics, progress, runtime
 from .losses import FocalLoss, class_weights
 from .models import Spec
 
@@ -224,7 +223,7 @@ def cross_validate(manifest, train_features, test_features, cfg):
     splits = [s for r in range(cfg.repeats) for s in folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed + r)]
     resident = dev.type == "cuda"
     train, test = Inputs(train_features, y, dev, resident), Inputs([test_features], y, dev, resident)
-    bar = tqdm(total=len(splits) * cfg.epochs, desc="train", unit="epoch", disable=None, leave=False)
+    bar = progress.bar(total=len(splits) * cfg.epochs, desc="train", unit="epoch", leave=False)
     runs = [fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar)
             for fold, (train_rows, test_rows) in enumerate(splits, start=1)]
     outcomes = take_turns(runs, runtime.parallel_folds(), dev)

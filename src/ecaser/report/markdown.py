@@ -189,8 +189,9 @@ def attention_table(p, results):
 
 def family_table(p, results, family):
     runs = results.family(family)
-    rows = [{"run": run["run"], "trained on -> tested on": f"{', '.join(run['config']['train'])} -> {run['version']}",
-             **scores(run), "ACC 95 % interval": interval(run)} for _, run in runs.iterrows()]
+    rows = [{"run": run["run"] if run["source"] == name else f"{run['run']} (= {run['source']})",
+             "trained on -> tested on": f"{', '.join(run['config']['train'])} -> {run['version']}",
+             **scores(run), "ACC 95 % interval": interval(run)} for name, run in runs.iterrows()]
     best = results.best(family)
     lines = [f"`{family}`:", "", table(rows), "",
              f"Best by mean test ACC ({BEST}): `{best['run']}`, UA {best['UA']:.2f}, WA {best['WA']:.2f}, "
