@@ -51,8 +51,8 @@ def spectrograms(sample_rate):
 
 def extract(batch, modules, sample_rate):
     """{stream: float32 array [B, features, frames]} of one batch of audio [B, samples] (a tensor)."""
-    out = {"mfcc": mfcc(batch.cpu().numpy(), sample_rate)}
-    return {**out, **{name: module(batch).cpu().numpy() for name, module in modules.items()}}
+    return {"mfcc": mfcc(batch.cpu().numpy(), sample_rate),
+            **{name: module(batch).cpu().numpy() for name, module in modules.items()}}
 
 
 def compute(audio, sample_rate, batch_size=None, out_dir=DSLSTM, device_name=None):

@@ -6,8 +6,8 @@ runs), live/ (dvclive: per-epoch curves, fold means, and the confusion matrix fo
 <metrics>.json (DVC-cached too, so that a remote's run-cache restores it on another machine): UA, WA, ACC and
 macro-F1 over folds x repeats (mean and 95 % interval) and the model's parameters, for `dvc metrics diff` and `dvc
 exp show`; scores.json in the results folder holds the rest: each score's std, the optimistic best-epoch figures,
-each fold's scores and each class's recall. FLOPs are counted by
-the report from config.json: torch's flop counter costs a process 2 s of imports, too much for every training stage.
+each fold's scores and each class's recall. FLOPs are counted by the report from config.json: torch's flop counter
+costs a process 2 s of imports, too much for every training stage.
 """
 
 from pathlib import Path

@@ -22,8 +22,8 @@ def summary(results):
     """The headline numbers, flat enough for `dvc metrics diff` to line up run against run.
 
     best.<family> is the family's best run by test ACC (the paper's choice, made on test scores); ablation holds
-    Table 6's rows (its augmentation rows are the descending runs at augment.final_size); systems (Table 4) by run id and attention
-    (Table 5) by module.
+    Table 6's rows (its augmentation rows are the descending runs at augment.final_size); systems (Table 4) by run
+    id and attention (Table 5) by module.
     """
     best = {family: results.best(family) for family in SWEEPS}
     out = {

@@ -2,8 +2,8 @@
 
 Runs are found from metrics/<family>/<run>.json and described by results/<family>/<run>/config.json, not
 by parsing params.yaml or run names, so the report follows whatever grid was trained and skips absent
-families. One run can stand in several places (experiments.aliases and borrowed): "cnn/focal", Table 6's weighted-focal
-CNN, is the channel sweep's run of the CNN at model.*, trained once.
+families. One run can stand in several places (experiments.aliases and borrowed): "cnn/focal", Table 6's
+weighted-focal CNN, is the channel sweep's run of the CNN at model.*, trained once.
 """
 
 import json
@@ -76,7 +76,7 @@ class Results:
     folds: pd.DataFrame  # id, fold, UA, WA, ACC
 
     def family(self, family):
-        """The family's own runs, without the aliases that stand in it for another family's run."""
+        """The family's grid: its own runs and the cells it borrows, without the aliases that name a role in it."""
         return self.runs[(self.runs["family"] == family) & ~self.runs["alias"]]
 
     def fold_scores(self, runs):
