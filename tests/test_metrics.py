@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from ecaser.metrics import confusion, recall, scores, summarise
+from ecaser.errors import InputError
+from ecaser.metrics import confusion, interval, recall, scores, summarise
+
+T_975_5 = 2.570582  # textbook two-sided 95 % critical value of Student's t, 5 dof
 
 # class 0: 3 of 4 right, class 1: 1 of 2, class 2: 4 of 4
 Y_TRUE = [0, 0, 0, 0, 1, 1, 2, 2, 2, 2]
@@ -36,3 +39,18 @@ def test_summarise_population_std_and_t_interval():
 
 def test_recall_per_class_by_hand():
     np.testing.assert_allclose(recall(Y_TRUE, Y_PRED, 4), [75.0, 50.0, 100.0, 0.0])
+
+
+def test_interval_by_hand():
+    values = np.array([[70.0, 72.0], [75.0, 71.0], [68.0, 74.0]])  # 3 folds x 2 repeats
+    flat = values.ravel()
+    mean = flat.sum() / 6
+    std = np.sqrt(((flat - mean) ** 2).sum() / 5)
+    half = T_975_5 * std / np.sqrt(6)
+    assert interval(values) == pytest.approx({"mean": mean, "std": std, "low": mean - half, "high": mean + half},
+                                             rel=1e-6)
+
+
+def test_interval_needs_two_scores():
+    with pytest.raises(InputError, match="2 fold scores"):
+        interval([80.0])

@@ -12,20 +12,6 @@ from ecaser import metrics
 from ecaser.errors import InputError
 
 
-def interval(values, confidence=0.95):
-    """Mean, std and t-interval of per-fold scores (folds x repeats, any shape).
-
-    std has ddof=1, unlike metrics.summarise's ddof=0: here the folds are a sample of the splits we could have
-    drawn, and the interval is about the mean over all of them.
-    """
-    values = np.asarray(values, dtype=float).ravel()
-    if values.size < 2:
-        raise InputError(f"stats: an interval needs >= 2 fold scores, got {values.size}")
-    mean, std = float(values.mean()), float(values.std(ddof=1))
-    half = float(stats.t.ppf((1 + confidence) / 2, values.size - 1) * std / np.sqrt(values.size))
-    return {"mean": mean, "std": std, "low": mean - half, "high": mean + half}
-
-
 def corrected_ttest(a, b, n_train, n_test, confidence=0.95):
     """Nadeau & Bengio's (2003) corrected resampled t-test of paired per-fold scores, a - b.
 
