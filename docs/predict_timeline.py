@@ -45,9 +45,11 @@ def run():
     print("  ".join(f"{emotion} {start:.1f}-{end:.1f} s" for emotion, start, end in where))
     model, out = Path(args.model).resolve(), Path("docs/predict_timeline.png").resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)  # so that the picture's title is the file's name, not a temporary path
+        os.chdir(tmp)  # so that the picture's title names the file and the model as a user's would, not temp paths
         sf.write("six_emotions.wav", y, SR)
-        main(["predict", "six_emotions.wav", "--model", str(model), "--timeline", "--plot", str(out)])
+        Path("models").mkdir()
+        Path("models", model.name).symlink_to(model)
+        main(["predict", "six_emotions.wav", "--model", f"models/{model.name}", "--timeline", "--plot", str(out)])
 
 
 if __name__ == "__main__":

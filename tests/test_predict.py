@@ -141,8 +141,13 @@ def test_outputs_text_json_csv_and_plot(bundle, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"model {path}: trained on synthetic-emodb, STFT v3; 3 s windows every 1.5 s")
     assert lines[1].startswith(f"{files[0]}: ") and lines[1].split()[1] in CLASSES
-    assert [line.split()[-1] == "silence" for line in lines[2:6]] == [False, True, True, False]
+    assert [line.split()[3] == "silence" for line in lines[2:6]] == [False, True, True, False]
     assert lines[2].split()[:2] == ["0.00", "3.00"] and lines[5].split()[:2] == ["4.50", "7.50"]
+    # a speech window's line: its label, then each class's probability, the label's the largest
+    start, end, _, label, *named = lines[2].split()
+    probs = dict(zip(named[::2], map(float, named[1::2])))
+    assert list(probs) == CLASSES and sum(probs.values()) == pytest.approx(1, abs=2e-3)
+    assert label == max(probs, key=probs.get) and lines[3].split()[3:] == ["silence"]
     assert lines[6].startswith(f"{files[1]}: ") and lines[7].split()[:2] == ["0.00", "2.00"]
     assert lines[8:] == [f"{files[2]}: silence (no window holds speech)", "      0.00     1.00 s  silence"]
 
@@ -244,3 +249,35 @@ def test_missing_model_says_how_to_make_the_default(tmp_path, monkeypatch, capsy
     with pytest.raises(SystemExit):
         cli(["predict", "x.wav", "--model", "models/eca.pt"])
     assert capsys.readouterr().err == "error: models/eca.pt: model not found\n"
+
+
+def windows(*spans):
+    """predict's windows for (start, end, silence, anger's probability) tuples; the rest split evenly."""
+    return [{"start": s, "end": e, "silence": q, "probabilities": dict(zip(CLASSES, (p, (1 - p) / 2, (1 - p) / 2)))}
+            for s, e, q, p in spans]
+
+
+def test_the_plot_spans_each_recording_from_0_s_and_draws_each_window_over_its_stretch():
+    spoken = {"file": "a.wav", "emotion": "anger", "windows": windows((0, 3, False, 0.6), (1.5, 4.5, True, 0.1),
+                                                                       (3, 6, False, 0.8), (4.5, 6.2, False, 0.7))}
+    fig = predict.figure([spoken], CLASSES, "models/eca.pt")
+    [ax] = fig.axes
+    assert ax.get_xlim() == (0, 6.2)
+    anger = next(line for line in ax.get_lines() if line.get_label() == "anger")
+    # centres 1.5, 3, 4.5, 5.35: each window from halfway to its neighbours' centres, the first from 0, the last to
+    # the end; the silent one drawn as a gap (and shaded)
+    np.testing.assert_allclose(anger.get_xdata(), [0, 2.25, 2.25, 3.75, 3.75, 4.925, 4.925, 6.2])
+    np.testing.assert_array_equal(anger.get_ydata(), [0.6, 0.6, np.nan, np.nan, 0.8, 0.8, 0.7, 0.7])
+    [shade] = ax.patches
+    assert (shade.get_x(), shade.get_width()) == pytest.approx((2.25, 1.5))
+    assert ax.get_title() == "a.wav: anger (model models/eca.pt)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [*CLASSES, "silence"]
+
+
+def test_silence_is_in_the_legend_only_when_some_window_is_silent():
+    files = [{"file": name, "emotion": "neutral", "windows": windows((0, 2.5, False, 0.2))} for name in "ab"]
+    fig = predict.figure(files, CLASSES, "m.pt")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == CLASSES
+    assert fig.axes[1].get_legend() is None and fig.axes[1].get_xlim() == (0, 2.5)
+    quiet = {"file": "q.wav", "emotion": None, "windows": windows((0, 3, True, 0.5))}
+    assert predict.figure([quiet], CLASSES, "m.pt").axes[0].get_title() == "q.wav: silence throughout (model m.pt)"

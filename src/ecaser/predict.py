@@ -125,25 +125,51 @@ def table(results, classes):
                         columns=["file", "start", "end", "silence", *classes])
 
 
-def plot(results, classes, path):
-    """Each scored file's probabilities over time (at window centres), one subplot each, silence shaded; a PNG."""
+def stretches(windows):
+    """(from, to) seconds each window stands for in a plot: the time nearer its centre than any other window's,
+    the first from 0 s and the last to the recording's end, so that every moment is drawn once, by one window."""
+    centres = [(w["start"] + w["end"]) / 2 for w in windows]
+    bounds = [0.0, *((a + b) / 2 for a, b in zip(centres, centres[1:])), max(w["end"] for w in windows)]
+    return list(zip(bounds, bounds[1:]))
+
+
+def figure(results, classes, model):
+    """Each scored file's probabilities over time, one subplot each, from 0 s to the file's end.
+
+    A window's probabilities are drawn as levels over its stretch of time (stretches), not as points at its centre:
+    nothing is left blank before the first centre or after the last, and overlapping windows do not pile up.
+    Silent windows are shaded and drawn without probabilities, since they count for nothing in the file's label;
+    the title names the file, that label and the model.
+    """
     import seaborn as sns
     from matplotlib.figure import Figure  # not pyplot: no backend or global figure state to manage
     from matplotlib.patches import Patch
 
-    rows = table(results, classes)
-    rows["time (s)"] = (rows["start"] + rows["end"]) / 2
-    files = list(rows["file"].unique())
-    fig = Figure(figsize=(10, 1 + 2.4 * len(files)), layout="constrained")
-    axes = fig.subplots(len(files), 1, squeeze=False)[:, 0]
-    for ax, file in zip(axes, files):
-        windows = rows[rows["file"] == file]
-        for w in windows[windows["silence"]].itertuples():
-            ax.axvspan(w.start, w.end, color="0.88", zorder=0)
-        long = windows.melt(id_vars="time (s)", value_vars=classes, var_name="emotion", value_name="probability")
-        sns.lineplot(long, x="time (s)", y="probability", hue="emotion", marker="o", ax=ax, legend=ax is axes[0])
-        ax.set(title=file, ylim=(0, 1), xlim=(0, windows["end"].max()))
+    scored = [r for r in results if "windows" in r]
+    colours = dict(zip(classes, sns.color_palette(n_colors=len(classes))))
+    fig = Figure(figsize=(10, 1 + 2.4 * len(scored)), layout="constrained")
+    axes = fig.subplots(len(scored), 1, squeeze=False)[:, 0]
+    silence = any(w["silence"] for r in scored for w in r["windows"])
+    for ax, result in zip(axes, scored):
+        spans = list(zip(result["windows"], stretches(result["windows"])))
+        for w, (t0, t1) in spans:
+            if w["silence"]:
+                ax.axvspan(t0, t1, color="0.88", zorder=0)
+        x = [t for _, span in spans for t in span]
+        for name in classes:  # a step line per class, broken (NaN) where a window is silent
+            y = [np.nan if w["silence"] else w["probabilities"][name] for w, _ in spans for _ in (0, 1)]
+            ax.plot(x, y, color=colours[name], linewidth=2, label=name)
+        label = result["emotion"] or "silence throughout"
+        ax.set(title=f"{result['file']}: {label} (model {model})", xlabel="time (s)", ylabel="probability",
+               ylim=(0, 1), xlim=(0, x[-1]))
     handles, labels = axes[0].get_legend_handles_labels()
-    axes[0].legend(handles + [Patch(color="0.88")], labels + ["silence"], loc="upper left", bbox_to_anchor=(1.01, 1))
+    if silence:
+        handles, labels = handles + [Patch(color="0.88")], labels + ["silence"]
+    axes[0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
+
+
+def plot(results, classes, path, model):
+    """figure() as a PNG, written atomically."""
     with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+        figure(results, classes, model).savefig(tmp, format="png", dpi=120)
