@@ -22,7 +22,6 @@ def write_run(root, name, true, pred, folds, repeat=1):
     table = pd.DataFrame({"id": ids, "repeat": repeat, "fold": folds, "true": true, "pred": pred})
     table.to_csv(path / "predictions.csv", index=False)
     (path / "config.json").write_text(json.dumps({"model": {"classes": CLASSES}}))
-    return path
 
 
 @pytest.fixture
@@ -43,8 +42,9 @@ def tree(tmp_path):
 
 def test_the_differences_are_the_hand_computed_ones(tree):
     root, true, folds, pred_a, pred_b = tree
-    a, b = write_run(root, "a", true, pred_a, folds), write_run(root, "b", true, pred_b, folds)
-    result = compare.compare(a, b, root / "data/segments/manifest.csv")
+    write_run(root, "a", true, pred_a, folds)
+    write_run(root, "b", true, pred_b, folds)
+    result = compare.compare(compare.load("results/a", root), compare.load("results/b", root))
     ua = [[metrics.scores(true[folds == f], p[folds == f])["UA"] for f in (1, 2, 3)] for p in (pred_a, pred_b)]
     d = np.subtract(*ua)
     # Nadeau and Bengio: variance x (1/J + n_test/n_train), 10 test and 20 training clips per fold, t with 2 dof
@@ -71,9 +71,9 @@ def test_repeats_count_every_fold_and_each_clip_once(tree):
     a2 = np.concatenate([pred_a, np.where(rng.uniform(size=30) < 0.7, true, (true + 1) % 3)])
     b2 = np.concatenate([pred_b, pred_b])
     repeat = np.repeat([1, 2], 30)
-    a = write_run(root, "a", true2, a2, folds2, repeat)
-    b = write_run(root, "b", true2, b2, folds2, repeat)
-    result = compare.compare(a, b, root / "data/segments/manifest.csv")
+    write_run(root, "a", true2, a2, folds2, repeat)
+    write_run(root, "b", true2, b2, folds2, repeat)
+    result = compare.compare(compare.load("results/a", root), compare.load("results/b", root))
     assert result["clips"] == 30 and result["folds"] == 6
     d = np.array([metrics.scores(true2[folds2 == f], a2[folds2 == f])["UA"]
                   - metrics.scores(true2[folds2 == f], b2[folds2 == f])["UA"] for f in range(1, 7)])
@@ -85,8 +85,9 @@ def test_repeats_count_every_fold_and_each_clip_once(tree):
 
 def test_a_run_against_itself_differs_by_nothing(tree):
     root, true, folds, pred_a, _ = tree
-    a, b = write_run(root, "a", true, pred_a, folds), write_run(root, "b", true, pred_a, folds)
-    result = compare.compare(a, b, root / "data/segments/manifest.csv")
+    write_run(root, "a", true, pred_a, folds)
+    write_run(root, "b", true, pred_a, folds)
+    result = compare.compare(compare.load("results/a", root), compare.load("results/b", root))
     for key in metrics.KEYS:
         assert result["scores"][key]["difference"]["diff"] == 0 and result["scores"][key]["difference"]["p"] == 1
     assert result["mcnemar"]["p"] == 1 and result["speaker_bootstrap_UA"]["p"] == 1
@@ -94,7 +95,8 @@ def test_a_run_against_itself_differs_by_nothing(tree):
 
 def test_the_command_prints_both_runs_and_json_for_machines(tree, capsys):
     root, true, folds, pred_a, pred_b = tree
-    write_run(root, "a", true, pred_a, folds), write_run(root, "b", true, pred_b, folds)
+    write_run(root, "a", true, pred_a, folds)
+    write_run(root, "b", true, pred_b, folds)
     cli(["compare", "results/a", "results/b", "--root", str(root)])
     out = capsys.readouterr().out
     assert "A: " in out and "UA " in out and "exact McNemar p" in out and "sadness" in out
@@ -117,4 +119,18 @@ def test_runs_on_other_folds_are_refused_with_one_line(tree, capsys):
 def test_an_unknown_run_is_named(tree):
     root, *_ = tree
     with pytest.raises(InputError, match="nowhere: not a results folder, and .* has no readable dvc.yaml"):
-        compare.folder("nowhere", root)
+        compare.load("nowhere", root)
+
+
+def test_runs_made_under_other_corpora_are_refused_with_one_line(tree):
+    root, true, folds, pred_a, pred_b = tree
+    write_run(root, "a", true, pred_a, folds)
+    write_run(root, "b", true, pred_b, folds)
+    (root / "params.yaml").write_text("data:\n  corpus: emodb\n")
+    a = compare.load("results/a", root)
+    (root / "params.yaml").write_text("data:\n  corpus: synthetic-emodb\n")
+    b = compare.load("results/b", root)
+    assert (a.corpus, b.corpus) == ("emodb", "synthetic-emodb")
+    with pytest.raises(InputError, match="^results/a was scored on emodb, results/b on synthetic-emodb: a paired "
+                                         "comparison needs the same clips$"):
+        compare.compare(a, b)

@@ -17,6 +17,7 @@ import pytest
 import torch
 import yaml
 from corpus_fixtures import make_emodb, write_wav
+from dvc.api import metrics_show
 
 pytestmark = pytest.mark.pipeline
 REPO = Path(__file__).resolve().parents[1]
@@ -289,10 +290,40 @@ def test_compare_takes_stage_names_and_refuses_an_unknown_one(restored):
     repo = restored
     run = [sys.executable, "-m", "ecaser", "compare", "train_eca", "train_cnn_sweep@v8-1", "--json"]
     result = json.loads(subprocess.run(run, cwd=repo, capture_output=True, text=True, check=True).stdout)
-    assert result["a"].endswith("results/eca/proposed") and result["b"].endswith("results/cnn_sweep/v8-n1")
+    assert result["folders"] == {"a": "results/eca/proposed", "b": "results/cnn_sweep/v8-n1"}
     n = len((repo / "data/segments/manifest.csv").read_text().splitlines()) - 1
     assert result["clips"] == n and result["folds"] == 2
     missing = subprocess.run([*run[:4], "train_nothing", "train_eca"], cwd=repo, capture_output=True, text=True)
     assert missing.returncode == 2
     assert missing.stderr.strip() == ("error: train_nothing: neither a results folder with predictions.csv nor a "
                                       "stage of dvc.yaml")
+
+
+def test_compare_reads_named_experiments_from_dvcs_cache_and_refuses_another_corpus(template, tmp_path):
+    """Two named experiments compared from DVC's cache, and a run under another corpus refused in one line."""
+    repo = clone(template, tmp_path / "repo")
+    dvc(repo, "exp", "run", "-n", "k7", "train_eca")
+    dvc(repo, "exp", "run", "-n", "k3", "-S", "eca.kernel=3", "train_eca")
+    (repo / "results/eca/proposed/predictions.csv").unlink()  # so nothing can come from the workspace
+    command = [sys.executable, "-m", "ecaser", "compare"]
+    result = json.loads(subprocess.run([*command, "k7:train_eca", "k3:train_eca", "--json"], cwd=repo,
+                                       capture_output=True, text=True, check=True).stdout)
+    for side, exp in (("a", "k7"), ("b", "k3")):  # each experiment's own metrics file, as DVC's API reads it
+        ua = metrics_show("metrics/eca/proposed.json", repo=str(repo), rev=exp)["UA"]["mean"]
+        assert result["scores"]["UA"][side]["mean"] == pytest.approx(ua, abs=1e-9)
+    assert result["a"] == "k7:train_eca" and result["folders"]["a"] == "results/eca/proposed"
+    set_params(repo, **{"data.corpus": "synthetic-iemocap"})  # a commit of k3's run whose params name another corpus
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "another corpus")
+    other = subprocess.run([*command, "k7:train_eca", "HEAD:results/eca/proposed"], cwd=repo, capture_output=True,
+                           text=True)
+    assert other.returncode == 2 and other.stderr.strip() == (
+        "error: k7:train_eca was scored on synthetic-emodb, HEAD:results/eca/proposed on synthetic-iemocap: a paired "
+        "comparison needs the same clips")
+    unknown = subprocess.run([*command, "k9:train_eca", "k3:train_eca"], cwd=repo, capture_output=True, text=True)
+    assert unknown.returncode == 2 and unknown.stderr.strip() == (
+        "error: k9:train_eca: k9 is neither a DVC experiment (`dvc exp list`) nor a Git revision")
+    bare = subprocess.run([*command, "k7", "k3"], cwd=repo, capture_output=True, text=True)
+    assert bare.returncode == 2 and bare.stderr.strip() == (
+        "error: k7: neither a results folder with predictions.csv nor a stage of dvc.yaml; name one of its runs, "
+        "e.g. k7:train_eca")
