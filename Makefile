@@ -15,8 +15,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# ends with where the report is and its opening lines (the paper's claims, tested), not with DVC's log
 repro: $(STAMP)
-	PATH=$(abspath $(BIN)):$$PATH dvc repro
+	PATH=$(abspath $(BIN)):$$PATH dvc repro && $(BIN)/python -m ecaser report
 
 # `make grid JOBS=4`: the pipeline with JOBS training stages at once, as DVC experiments. The shared inputs
 # (segments, features) are made first, here; each out-of-date training stage is then queued as an experiment of

@@ -408,3 +408,20 @@ def test_every_comparison_of_the_paper_is_tested_with_holm_within_its_table(full
     # every table has the runs' ACC interval
     proposed = json.loads((full / "metrics/eca/proposed.json").read_text())["ACC"]
     assert f"[{proposed['low']:.2f}, {proposed['high']:.2f}]" in row(text, "| + our ECA ")
+
+
+def test_the_report_command_prints_where_the_report_is_and_its_opening_lines(full, capsys, tmp_path):
+    """What `make repro` ends with: the path, then the report up to its first section, the claims' count in it."""
+    from ecaser.cli import main as cli
+
+    cli(["report", "--root", str(full)])
+    out = capsys.readouterr().out.splitlines()
+    text = (full / "reports/report.md").read_text()
+    assert out[0].startswith(f"The report: {full / 'reports/report.md'}")
+    assert out[2:] == text.split("\n## ")[0].strip().splitlines()
+    assert any(line.startswith("- **The paper's claims, tested on this run:** of ") for line in out)
+    with pytest.raises(SystemExit) as exit:
+        cli(["report", "--root", str(tmp_path)])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'reports/report.md'}: no report yet (make it with " \
+                                              "`dvc repro`)"

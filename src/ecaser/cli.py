@@ -9,6 +9,7 @@ from pathlib import Path
 from . import atomic, corpora, params
 from .errors import InputError, exit_on_input_error
 
+REPORT = "reports/report.md"  # the report stage's
 MODEL = "models/eca_augmented.pt"  # predict's default: the paper's final method, ECA with multi-STFT augmentation
 
 
@@ -65,7 +66,7 @@ def predict(args):
     if args.csv:
         atomic.save_csv(args.csv, prediction.table(results, predictor.classes))
     if args.plot and any("windows" in r for r in results):
-        prediction.plot(results, predictor.classes, args.plot)
+        prediction.plot(results, predictor.classes, args.plot, args.model)
     if any("error" in r for r in results):
         sys.exit(1)
 
@@ -83,17 +84,35 @@ def inputs(name):
 
 
 def text(result, timeline):
-    """A file's line, as people read it; with timeline, one more line per window."""
+    """A file's line, as people read it; with timeline, one more line per window: its label and probabilities
+    (a silent window's count for nothing in the file's label, so it gets none)."""
+
+    def named(probs):
+        return "  ".join(f"{c} {p:.3f}" for c, p in probs.items())
+
     probs = result["probabilities"]
-    if probs is None:
-        line = f"{result['file']}: silence (no window holds speech)"
-    else:
-        line = f"{result['file']}: {result['emotion']}  " + "  ".join(f"{c} {p:.3f}" for c, p in probs.items())
-    if timeline:
-        for w in result["windows"]:
-            label = "silence" if w["silence"] else max(w["probabilities"], key=w["probabilities"].get)
-            line += f"\n  {w['start']:8.2f} {w['end']:8.2f} s  {label}"
-    return line
+    lines = [f"{result['file']}: " + ("silence (no window holds speech)" if probs is None
+                                      else f"{result['emotion']}  {named(probs)}")]
+    for w in result["windows"] if timeline else []:
+        span = f"  {w['start']:8.2f} {w['end']:8.2f} s  "
+        if w["silence"]:
+            lines.append(span + "silence")
+        else:
+            label = max(w["probabilities"], key=w["probabilities"].get)
+            lines.append(span + f"{label:<{max(map(len, w['probabilities']))}}  {named(w['probabilities'])}")
+    return "\n".join(lines)
+
+
+def report(args):
+    """Where the report is, and its opening lines up to its first section: the run and the claims' verdicts.
+    `make repro` ends with it, so that a first run ends with its answer rather than DVC's log."""
+    path = Path(args.root) / REPORT
+    if not path.is_file():
+        raise InputError(f"{path}: no report yet (make it with `dvc repro`)")
+    lines = path.read_text().splitlines()
+    opening = lines[: next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))]
+    print(f"The report: {path}  (its figures: plots/; its numbers: `dvc metrics show`)\n")
+    print("\n".join(opening).strip())
 
 
 def model_summary(args):
@@ -117,8 +136,7 @@ def compare(args):
     """The paired comparison of two runs; refused, with one line, when they were not scored on the same clips."""
     from . import compare as comparison  # scipy, statsmodels and DVC only for this command
 
-    result = comparison.compare(comparison.folder(args.run_a, args.root), comparison.folder(args.run_b, args.root),
-                                Path(args.root) / "data/segments/manifest.csv")
+    result = comparison.compare(comparison.load(args.run_a, args.root), comparison.load(args.run_b, args.root))
     print(json.dumps(result, indent=2) if args.json else comparison.text(result))
 
 
@@ -146,11 +164,16 @@ def parser():
     s.set_defaults(run=model_summary)
 
     c = commands.add_parser("compare", help="whether run A beats run B: paired differences, intervals, p-values")
-    c.add_argument("run_a", metavar="RUN_A", help="a results folder (results/eca/proposed) or a stage (train_eca)")
+    c.add_argument("run_a", metavar="RUN_A", help="a results folder (results/eca/proposed) or a stage (train_eca) "
+                   "of the workspace; EXP:RUN for one of a DVC experiment or Git revision (emodb-k7:train_eca)")
     c.add_argument("run_b", metavar="RUN_B")
     c.add_argument("--root", default=".", help="the repository the runs are in (default: %(default)s)")
     c.add_argument("--json", action="store_true", help="the same numbers as JSON")
     c.set_defaults(run=compare)
+
+    o = commands.add_parser("report", help="where the report is, and its opening lines (the claims' verdicts)")
+    o.add_argument("--root", default=".", help="the repository (default: %(default)s)")
+    o.set_defaults(run=report)
 
     r = commands.add_parser("predict", help="the emotion of WAV files over time, by the trained proposed model")
     r.add_argument("files", nargs="+", metavar="INPUT", help="WAV files, folders of them (recursively), glob patterns")
