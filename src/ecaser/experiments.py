@@ -182,16 +182,22 @@ def define(p, family, items):
     return FAMILIES[family](p, *items)
 
 
-def planned(dvc_yaml, params_file):
-    """(stage name, Run) of every training stage that dvc.yaml defines under a params file, as DVC resolves its
-    foreach and matrix items: what `dvc repro` would train, without training it."""
+def resolved(dvc_yaml, params_file):
+    """(name, command, output paths) of every stage dvc.yaml defines under a params file, as DVC resolves its foreach
+    and matrix items (train_cnn_sweep@v8-1, ...), without running anything."""
     from dvc.repo import Repo  # DVC's own resolution, imported here: no training stage needs it
 
-    p = params.load(params_file)
     with tempfile.TemporaryDirectory() as folder:
         shutil.copy(dvc_yaml, folder)
         shutil.copy(params_file, Path(folder) / "params.yaml")
         logging.getLogger("dvc").setLevel(logging.WARNING)
         Repo.init(folder, no_scm=True)
-        commands = [(s.name, shlex.split(s.cmd)) for s in Repo(folder).index.stages]
+        return [(s.name, s.cmd, [str(out.def_path) for out in s.outs]) for s in Repo(folder).index.stages]
+
+
+def planned(dvc_yaml, params_file):
+    """(stage name, Run) of every training stage that dvc.yaml defines under a params file: what `dvc repro` would
+    train, without training it."""
+    p = params.load(params_file)
+    commands = [(name, shlex.split(cmd)) for name, cmd, _ in resolved(dvc_yaml, params_file)]
     return [(name, define(p, *command(argv[2:])[:2])) for name, argv in commands if argv[1:2] == ["stages/train.py"]]
