@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 from corpus_fixtures import make_emodb, write_wav
-from dvc.api import metrics_show
+from dvc.api import read as dvc_read
 
 pytestmark = pytest.mark.pipeline
 REPO = Path(__file__).resolve().parents[1]
@@ -309,7 +309,7 @@ def test_compare_reads_named_experiments_from_dvcs_cache_and_refuses_another_cor
     result = json.loads(subprocess.run([*command, "k7:train_eca", "k3:train_eca", "--json"], cwd=repo,
                                        capture_output=True, text=True, check=True).stdout)
     for side, exp in (("a", "k7"), ("b", "k3")):  # each experiment's own metrics file, as DVC's API reads it
-        ua = metrics_show("metrics/eca/proposed.json", repo=str(repo), rev=exp)["UA"]["mean"]
+        ua = json.loads(dvc_read("metrics/eca/proposed.json", repo=str(repo), rev=exp))["UA"]["mean"]
         assert result["scores"]["UA"][side]["mean"] == pytest.approx(ua, abs=1e-9)
     assert result["a"] == "k7:train_eca" and result["folders"]["a"] == "results/eca/proposed"
     set_params(repo, **{"data.corpus": "synthetic-iemocap"})  # a commit of k3's run whose params name another corpus
