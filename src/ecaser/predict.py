@@ -14,6 +14,7 @@ zeros has none. The file's probabilities are the mean of its speech windows', an
 that is silence throughout.
 """
 
+import io
 import textwrap
 from pathlib import Path
 
@@ -33,10 +34,11 @@ def save(path, spec, fold_models, stft, segment_s, corpus, version):
     """Everything predict needs to turn a WAV into the model's input, and what to tell the user scored it."""
     bundle = {"model": spec.to_dict(), "corpus": corpus, "version": version, "stft": dict(stft),
               "segment_s": segment_s, "folds": fold_models}
-    # through a file object: given a path, torch names the archive's folder after the file, here a random
+    # through a buffer: given a path, torch names the archive's folder after the file, here a random
     # temporary name, and the same model would get other bytes, another MD5 in dvc.lock, at every run
-    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as file:
-        torch.save(bundle, file)
+    buffer = io.BytesIO()
+    torch.save(bundle, buffer)
+    atomic.write_bytes(path, buffer.getvalue())
 
 
 def window_starts(n_samples, length, hop):
@@ -145,5 +147,4 @@ def plot(results, classes, path):
         ax.set(title=file, ylim=(0, 1), xlim=(0, windows["end"].max()))
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].legend(handles + [Patch(color="0.88")], labels + ["silence"], loc="upper left", bbox_to_anchor=(1.01, 1))
-    with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+    atomic.save_figure(path, fig, dpi=120)
