@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from tqdm import tqdm
 
 from . import atomic, runtime
 
@@ -94,7 +95,7 @@ class Fold:
         if not self.path.is_file():
             return None
         state = torch.load(self.path, weights_only=True)
-        print(f"{self.path}: fold resumed after epoch {len(state['curves'])}", file=sys.stderr)
+        tqdm.write(f"{self.path}: fold resumed after epoch {len(state['curves'])}", file=sys.stderr)  # above a bar
         torch.set_rng_state(state.pop("torch_rng"))
         cuda_rng = state.pop("cuda_rng")
         if cuda_rng:

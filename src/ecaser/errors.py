@@ -52,7 +52,7 @@ def exit_on_input_error(main):
             sys.exit(2)
         except Interrupted as e:
             done = "; ".join(getattr(e, "__notes__", [])) or "no output was being written"
-            print(f"error: interrupted by {e} ({' '.join(sys.argv)}): {done}", file=sys.stderr)
+            print(f"error: interrupted by {e} ({' '.join(['python', *sys.orig_argv[1:]])}): {done}", file=sys.stderr)
             sys.exit(128 + e.signum)
         finally:  # as they were: main() may run inside another program (a test)
             for signum, handler in handlers.items():
