@@ -32,7 +32,7 @@ from corpus_fixtures import write_wav
 from test_pipeline import clone, dvc, set_params, template  # noqa: F401 (template: the fixture)
 
 from ecaser import atomic, checkpoint, models, training
-from ecaser.errors import DiskFull
+from ecaser.errors import DiskFull, InputError
 
 HOOK = Path(__file__).with_name("fault_hook")
 RESUMABLE = {"train.epochs": 3}  # epochs to resume from (test_pipeline's FAST trains one)
@@ -282,3 +282,11 @@ def test_a_checkpoint_never_resumes_a_run_whose_numbers_would_differ(tmp_path):
     later = features.stat().st_mtime_ns + 10**9
     os.utime(features, ns=(later, later))  # a feature file written again
     assert key() != first
+
+
+def test_checkpoints_are_off_at_0_and_a_bad_interval_is_refused(monkeypatch):
+    monkeypatch.setenv("ECASER_CHECKPOINT_EVERY", "0")
+    assert checkpoint.Run.of(None, [], (), None) is None
+    monkeypatch.setenv("ECASER_CHECKPOINT_EVERY", "-1")
+    with pytest.raises(InputError, match="ECASER_CHECKPOINT_EVERY must be an integer >= 0, got '-1'"):
+        checkpoint.Run.of(None, [], (), None)

@@ -99,10 +99,11 @@ def claim(candidates, directory, poll=0.5):
 
 
 def positive_int(variable, default, least=1):
+    """The whole number in an environment variable, at least `least` (0 where 0 means off)."""
     text = os.environ.get(variable) or str(default)
     if not text.isdigit() or int(text) < least:
-        raise InputError(f"{variable} must be {'a positive' if least else 'a'} integer{'' if least else ' >= 0'}, "
-                         f"got {text!r}")
+        what = "a positive integer" if least else "an integer >= 0"
+        raise InputError(f"{variable} must be {what}, got {text!r}")
     return int(text)
 
 
