@@ -45,6 +45,7 @@ bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/fingerprint.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/paper_scale.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/predict.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/checkpoint.py
 
 clean-venv:
 	rm -rf $(VENV)

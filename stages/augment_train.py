@@ -9,7 +9,6 @@ descending ECA run at augment.final_size, the paper's final method and `python -
 """
 
 import json
-import shutil
 from pathlib import Path
 
 from ecaser import atomic, params
@@ -27,8 +26,7 @@ def main():
     if final not in grid["eca"]:
         raise InputError(f"params: 'augment.final_size' is {size}, but metrics/augment_eca/ has no {final}.json; "
                          "it must be one of augment.sizes, with descending among augment.orders")
-    with atomic.atomic_path("models/eca_augmented.pt") as tmp:
-        shutil.copyfile(f"models/augment_eca/{final}.pt", tmp)
+    atomic.write_bytes("models/eca_augmented.pt", Path(f"models/augment_eca/{final}.pt").read_bytes())
     atomic.save_json("metrics/augment.json", {"ACC": grid, "final": f"augment_eca/{final}"})
 
 

@@ -39,7 +39,7 @@ def fake_cross_validate(quality):
     """training.cross_validate's outputs for a run that gets a share `quality` of each class right in fold 1,
     0.2 less in fold 2, and 0.1 more at epoch 1 than at the last epoch (so the best test epoch is epoch 1)."""
 
-    def cross_validate(rows, train_features, test_features, cfg):
+    def cross_validate(rows, train_features, test_features, cfg, checkpoints=None):
         y = rows["label_index"].to_numpy()
         rank = rows.groupby("label_index").cumcount().to_numpy()
         fold = rank % 2 + 1

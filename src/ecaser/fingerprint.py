@@ -50,6 +50,5 @@ def lines(corpus, root, method):
 
 def write(corpus, root, method, out=OUT):
     text = "\n".join(lines(corpus, root, method)) + "\n"
-    with atomic.atomic_path(out) as tmp:
-        tmp.write_text(text)
+    atomic.write_bytes(out, text.encode())
     return text.count("\n") - 1

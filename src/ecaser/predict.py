@@ -14,6 +14,7 @@ zeros has none. The file's probabilities are the mean of its speech windows', an
 that is silence throughout.
 """
 
+import io
 import textwrap
 from pathlib import Path
 
@@ -33,10 +34,11 @@ def save(path, spec, fold_models, stft, segment_s, corpus, version):
     """Everything predict needs to turn a WAV into the model's input, and what to tell the user scored it."""
     bundle = {"model": spec.to_dict(), "corpus": corpus, "version": version, "stft": dict(stft),
               "segment_s": segment_s, "folds": fold_models}
-    # through a file object: given a path, torch names the archive's folder after the file, here a random
+    # through a buffer: given a path, torch names the archive's folder after the file, here a random
     # temporary name, and the same model would get other bytes, another MD5 in dvc.lock, at every run
-    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as file:
-        torch.save(bundle, file)
+    buffer = io.BytesIO()
+    torch.save(bundle, buffer)
+    atomic.write_bytes(path, buffer.getvalue())
 
 
 def window_starts(n_samples, length, hop):
@@ -171,5 +173,4 @@ def figure(results, classes, model):
 
 def plot(results, classes, path, model):
     """figure() as a PNG, written atomically."""
-    with atomic.atomic_path(path) as tmp:
-        figure(results, classes, model).savefig(tmp, format="png", dpi=120)
+    atomic.save_figure(path, figure(results, classes, model), dpi=120)

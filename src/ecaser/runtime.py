@@ -7,6 +7,8 @@ would be trained again instead of coming from DVC's cache. These settings are en
     ECASER_LOCK_DIR        where the GPU locks live; default <tempdir>/ecaser-gpu-locks, one per machine
     ECASER_PARALLEL_FOLDS  folds trained at once, a step each in turn (on a GPU, a CUDA stream each); default 5
     ECASER_STFT_BATCH      clips per torch.stft call of the feature stages; default 64
+    ECASER_CHECKPOINT_EVERY  epochs between a training fold's checkpoints (and after its last); 0: none; default 5
+    ECASER_CHECKPOINT_DIR    where training checkpoints live (src/ecaser/checkpoint.py); default .ecaser/checkpoints
     TQDM_DISABLE=1         no progress bars (src/ecaser/progress.py; they are off anyway where stderr is no terminal)
 
 Numeric precision does change numbers, so it is a param (train.precision), not one of these.
@@ -96,10 +98,12 @@ def claim(candidates, directory, poll=0.5):
         time.sleep(poll)
 
 
-def positive_int(variable, default):
+def positive_int(variable, default, least=1):
+    """The whole number in an environment variable, at least `least` (0 where 0 means off)."""
     text = os.environ.get(variable) or str(default)
-    if not text.isdigit() or int(text) < 1:
-        raise InputError(f"{variable} must be a positive integer, got {text!r}")
+    if not text.isdigit() or int(text) < least:
+        what = "a positive integer" if least else "an integer >= 0"
+        raise InputError(f"{variable} must be {what}, got {text!r}")
     return int(text)
 
 
@@ -109,6 +113,14 @@ def parallel_folds():
 
 def stft_batch():
     return positive_int("ECASER_STFT_BATCH", 64)
+
+
+def checkpoint_every():
+    return positive_int("ECASER_CHECKPOINT_EVERY", 5, least=0)
+
+
+def checkpoint_dir():
+    return os.environ.get("ECASER_CHECKPOINT_DIR") or os.path.join(".ecaser", "checkpoints")
 
 
 def set_precision(precision):

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from dvclive import Live
 
-from . import atomic, dataset, dslstm_features, metrics, models, params, predict, training
-from .errors import InputError
+from . import atomic, checkpoint, dataset, dslstm_features, metrics, models, params, predict, training
+from .errors import InputError, Interrupted
 
 
 def config(p, run):
@@ -49,12 +49,19 @@ def run(p, run, out, metrics_path, save_model=None):
         train, test = [streams], streams
     else:
         train, test = features(run.train, run.test, len(manifest))
-    result = training.cross_validate(manifest, train, test, cfg)
-    record(Path(out), Path(metrics_path), run, cfg, result, test, parameters)
-    if save_model:
-        data = params.data(p)
-        predict.save(save_model, run.model, result.fold_models, params.stft_version(p, run.test), data["segment_s"],
-                     data["corpus"], run.test)
+    checkpoints = checkpoint.Run.of(cfg, train, test, manifest)
+    try:
+        result = training.cross_validate(manifest, train, test, cfg, checkpoints)
+        record(Path(out), Path(metrics_path), run, cfg, result, test, parameters)
+        if save_model:
+            data = params.data(p)
+            predict.save(save_model, run.model, result.fold_models, params.stft_version(p, run.test),
+                         data["segment_s"], data["corpus"], run.test)
+    except Interrupted as e:
+        e.add_note(checkpoint.resumes(checkpoints))
+        raise
+    if checkpoints:  # only now: a stage stopped while writing its outputs resumes after the last epoch
+        checkpoints.remove()
     return result
 
 

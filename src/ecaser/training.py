@@ -141,9 +141,10 @@ class Result:
     fold_models: list  # per fold: {"state_dict", "mean", "std"}, enough to predict new clips
 
 
-def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar):
-    """Train one fold's model from scratch, yielding after every optimiser step so that folds can take turns on a
-    device; return its last-epoch predictions, per-epoch curves and state.
+def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, saved=None):
+    """Train one fold's model from scratch, or on from its checkpoint `saved` (a checkpoint.Fold), yielding after
+    every optimiser step so that folds can take turns on a device; return its last-epoch predictions, per-epoch
+    curves and state.
 
     The fold draws its random numbers from its own seeds (the model's initialisation before its first yield, the
     shuffle from its own generator), so it computes the same whichever folds run beside it.
@@ -162,7 +163,15 @@ def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar):
     test_examples = test.index(np.stack([np.zeros_like(test_rows), test_rows], axis=1))
     shuffle = np.random.default_rng([cfg.seed, fold])
     curves = []
-    for epoch in range(1, cfg.epochs + 1):
+    resumed = saved and saved.load()
+    if resumed:  # go on after the checkpoint's epoch, exactly as the run went on from there
+        model.load_state_dict(resumed["model"])
+        optimiser.load_state_dict(resumed["optimiser"])
+        schedule.load_state_dict(resumed["schedule"])
+        shuffle.bit_generator.state = resumed["shuffle"]
+        curves, probs, eca = resumed["curves"], resumed["probs"], resumed["eca"]
+        bar.update(len(curves))
+    for epoch in range(len(curves) + 1, cfg.epochs + 1):
         model.train()
         order = train.index(examples[shuffle.permutation(len(examples))])
         losses = []  # kept on the device: reading each step's loss would make the host wait for the GPU
@@ -182,6 +191,9 @@ def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar):
         curves.append({"epoch": epoch, "train_loss": float(np.mean(torch.stack(losses).tolist())), **score})
         bar.set_postfix(fold=fold, epoch=epoch, loss=f"{curves[-1]['train_loss']:.3f}", UA=f"{score['UA']:.1f}")
         bar.update()
+        if saved and saved.due(epoch, cfg.epochs):
+            saved.save(probs, eca, model=model.state_dict(), optimiser=optimiser.state_dict(),
+                       schedule=schedule.state_dict(), shuffle=shuffle.bit_generator.state, curves=curves)
     state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
              "mean": [torch.from_numpy(mean) for mean, _ in stats], "std": [torch.from_numpy(std) for _, std in stats]}
     return probs, eca, curves, state
@@ -211,9 +223,10 @@ def take_turns(runs, width, dev):
     return [results[i] for i in range(len(runs))]
 
 
-def cross_validate(manifest, train_features, test_features, cfg):
-    """Run every fold, runtime.parallel_folds() at a time; ECA weights are each block's channel weights averaged per
-    true class over all test folds."""
+def cross_validate(manifest, train_features, test_features, cfg, checkpoints=None):
+    """Run every fold, runtime.parallel_folds() at a time, each on from its checkpoint where `checkpoints` (a
+    checkpoint.Run) has one; ECA weights are each block's channel weights averaged per true class over all test
+    folds."""
     runtime.keep_freed_memory()
     dev = runtime.device()
     runtime.set_precision(cfg.precision)
@@ -224,7 +237,7 @@ def cross_validate(manifest, train_features, test_features, cfg):
     resident = dev.type == "cuda"
     train, test = Inputs(train_features, y, dev, resident), Inputs([test_features], y, dev, resident)
     bar = progress.bar(total=len(splits) * cfg.epochs, desc="train", unit="epoch", leave=False)
-    runs = [fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar)
+    runs = [fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, checkpoints and checkpoints.fold(fold))
             for fold, (train_rows, test_rows) in enumerate(splits, start=1)]
     outcomes = take_turns(runs, runtime.parallel_folds(), dev)
     bar.close()

@@ -47,5 +47,4 @@ def build(p, root="."):
     results = collect.load(p, root)
     atomic.save_json(root / "metrics" / "summary.json", summary(results))
     written = figures.draw(p, results, root / "plots")
-    with atomic.atomic_path(root / "reports" / "report.md") as tmp:
-        tmp.write_text(markdown.render(p, results, written) + "\n")
+    atomic.write_bytes(root / "reports" / "report.md", (markdown.render(p, results, written) + "\n").encode())

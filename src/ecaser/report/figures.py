@@ -225,8 +225,7 @@ def draw(p, results, out):
             if fig is None:
                 (out / name).unlink(missing_ok=True)
                 continue
-            with atomic.atomic_path(out / name) as tmp:
-                fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+            atomic.save_figure(out / name, fig, dpi=120, bbox_inches="tight")
             plt.close(fig)
             written.append(name)
     return written
