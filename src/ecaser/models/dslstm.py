@@ -6,6 +6,8 @@ Speech-Emotion-Recognition-with-Dual-Sequence-LSTM-Architecture, src/final_model
 All clips are fixed-length segments here, so every frame is valid and nothing is masked.
 """
 
+from contextlib import nullcontext
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -142,8 +144,9 @@ class DSLSTM(nn.Module):
     def forward(self, mfcc, fine, coarse):
         # nn.LSTM under autocast runs in float16 on cuDNN whatever autocast's dtype (bfloat16 included), and in
         # bfloat16 on oneDNN: this one runs in float32 everywhere, as the DS-LSTM's cell keeps its state
-        with torch.autocast(mfcc.device.type, enabled=False):
-            states, _ = self.mfcc_lstm(mfcc.transpose(1, 2).float())
+        device = mfcc.device.type
+        with torch.autocast(device, enabled=False) if torch.amp.is_autocast_available(device) else nullcontext():
+            states, _ = self.mfcc_lstm(mfcc.transpose(1, 2).float())  # (no autocast on the meta device, say)
         mfcc_logits = self.mfcc_head(states.mean(dim=1))
         spectrogram_logits = self.spectrogram_head(self.ds_lstm(*self.sequences(fine, coarse)).mean(dim=1))
         return mfcc_logits, spectrogram_logits
