@@ -50,7 +50,8 @@ class DualSequenceLSTMCell(nn.Module):
         """One step from projected inputs [B, 6H] and state (h, c) -> the new (h, c), in float32 under autocast too:
         the matmuls may run in bfloat16, but a state carried through every frame in it would lose its precision."""
         h, c = state
-        z = projected.float() + self.h_proj(h).float()
+        wide = torch.promote_types(projected.dtype, torch.float32)  # float32 at least (float64 stays)
+        z = projected.to(wide) + self.h_proj(h).to(wide)
         forget, input_t, input_f, output = torch.sigmoid(z[:, : 4 * self.hidden]).chunk(4, dim=1)
         candidate_t, candidate_f = torch.tanh(z[:, 4 * self.hidden :]).chunk(2, dim=1)
         c = forget * c + input_t * candidate_t + input_f * candidate_f
