@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: repro grid test bench venv clean-venv
+.PHONY: repro grid test bench gpu-check venv clean-venv
 
 venv: $(STAMP)
 
@@ -46,6 +46,12 @@ bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/paper_scale.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/predict.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/checkpoint.py
+
+# The prepared GPU check (docs/gpu-check.md): CUDA tests, training-step and fold rates, paper-scale epochs and the
+# paper grids' projected hours, into OUT (default gpu-check/); without CUDA, a dry run at toy sizes on the CPU.
+OUT ?= gpu-check
+gpu-check: $(STAMP)
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/gpu_check.py --out $(OUT)
 
 clean-venv:
 	rm -rf $(VENV)

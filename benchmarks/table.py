@@ -8,3 +8,9 @@ def show(title, header, rows):
     print(f"\n{title}\n{line(header)}\n{'  '.join('-' * w for w in widths)}")
     for row in cells[1:]:
         print(line(row))
+
+
+def markdown(title, header, rows):
+    """The same table in Markdown, under a bold title: what a README or an issue carries."""
+    lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]) + "\n"

@@ -9,6 +9,7 @@ matmul FLOP/s is the figure to compare across machines and runs, not the absolut
 per model then shows where the time goes: convolutions, or the memory-bound batch norm, ReLU and pooling.
 """
 
+import functools
 import time
 
 import numpy as np
@@ -17,8 +18,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ecaser import models
 from ecaser.losses import FocalLoss
-from ecaser.runtime import keep_freed_memory
-from ecaser.training import autocast
+from ecaser.runtime import keep_freed_memory, set_precision
+from ecaser.training import autocast, heads
 from table import show
 
 BATCH, MM_SIZE, MM_RUNS = 36, 2048, 5
@@ -29,15 +30,20 @@ CASES = [  # (channel scale n, frames, classes, timed steps after one counted an
 ]
 
 
-def matmul_flops():
-    a, b = torch.randn(MM_SIZE, MM_SIZE), torch.randn(MM_SIZE, MM_SIZE)
+def matmul_flops(dev=torch.device("cpu"), precision="float32", size=MM_SIZE, runs=MM_RUNS):
+    """FLOP/s of a size x size torch.mm on dev, median of `runs`: float32 (TF32 off), or bfloat16 inputs."""
+    set_precision(precision)
+    dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+    a, b = (torch.randn(size, size, device=dev, dtype=dtype) for _ in range(2))
     torch.mm(a, b)
     times = []
-    for _ in range(MM_RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
         torch.mm(a, b)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
         times.append(time.perf_counter() - start)
-    return 2 * MM_SIZE**3 / np.median(times)
+    return 2 * size**3 / np.median(times)
 
 
 def model(n, classes, dev=torch.device("cpu"), memory_format=torch.channels_last):
@@ -46,20 +52,41 @@ def model(n, classes, dev=torch.device("cpu"), memory_format=torch.channels_last
     return models.cnn(range(classes), n, 16, "eca", (5, 6), 7).build().to(dev, memory_format=memory_format)
 
 
-def step_fn(net, frames, classes, dev=torch.device("cpu")):
-    """One training step of net on a random batch, as fit_fold takes it on dev."""
+def step_fn(net, frames, classes, dev=torch.device("cpu"), precision=None, batch=BATCH, shapes=None):
+    """One training step of net on a random batch, as fit_fold takes it on dev: in `precision` (default bfloat16 on
+    CUDA, float32 elsewhere), set on every call as cross_validate sets it, so float32 is never TF32 on a GPU.
+    The batch is [batch, 1, 64, frames], or one [batch, *shape] per input of `shapes` (the DS-LSTM's three)."""
+    precision = precision or ("bfloat16" if dev.type == "cuda" else "float32")
     loss_fn = FocalLoss(1.0, torch.ones(classes)).to(dev)
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x, y = torch.randn(BATCH, 1, 64, frames, device=dev), torch.randint(classes, (BATCH,), device=dev)
+    x = [torch.randn(batch, *shape, device=dev) for shape in shapes or [(1, 64, frames)]]
+    y = torch.randint(classes, (batch,), device=dev)
 
-    def step():
-        with autocast(dev, "bfloat16" if dev.type == "cuda" else "float32"):
-            loss = loss_fn(net(x).float(), y)
+    def step(inputs=None, target=None):
+        """One step on the random batch, or on the given one (a list of inputs and their targets); its loss."""
+        set_precision(precision)
+        with autocast(dev, precision):
+            outputs = heads(net(*(x if inputs is None else inputs)))
+            loss = sum(loss_fn(logits.float(), y if target is None else target) for logits in outputs) / len(outputs)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        return loss.detach()
 
     return step
+
+
+@functools.cache
+def clip_flops(spec, shapes):
+    """FLOPs of one training clip (forward + backward) and of one test clip (forward) of a models.Spec whose inputs
+    have `shapes`, counted on a batch of 2, once per model and input. On the meta device: counting needs only
+    shapes, so nothing is computed."""
+    with torch.device("meta"):
+        net = spec.build()
+        x = [torch.randn(2, *shape) for shape in shapes]
+    with models.countable(), FlopCounterMode(display=False) as counter:
+        sum(h.sum() for h in heads(net(*x))).backward()
+    return counter.get_total_flops() / 2, models.summary(net, shapes)["flops"]
 
 
 def counted(step):

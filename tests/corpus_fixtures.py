@@ -8,10 +8,11 @@ exactly round(seconds * sr) frames long so tests can state durations by hand. Re
 import zlib
 
 import numpy as np
-import soundfile as sf
 
 
 def write_wav(path, seconds, sr=16000, channels=1):
+    import soundfile as sf  # here, not above: conftest imports this module, and a bare CUDA image has no soundfile
+
     frames = round(seconds * sr)
     rng = np.random.default_rng(zlib.crc32(path.name.encode()))
     t = np.arange(frames) / sr

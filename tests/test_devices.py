@@ -159,3 +159,31 @@ def test_without_cuda_the_cpu_is_used_and_nothing_locked(tmp_path, monkeypatch, 
         monkeypatch.setenv("ECASER_DEVICE", setting)
     assert runtime.device() == torch.device("cpu")
     assert not own_held and not (tmp_path / "locks").exists()
+
+
+def test_a_bounded_wait_gives_up_with_one_line_naming_its_variable(tmp_path, monkeypatch, own_held):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda dev: None)
+    monkeypatch.setenv("ECASER_LOCK_DIR", str(tmp_path))
+    monkeypatch.setenv("ECASER_DEVICE", "auto")
+    monkeypatch.setenv("ECASER_GPU_WAIT", "0.3")
+    taken = other_process_holds(tmp_path / "cuda-0.lock")
+    try:
+        start = time.monotonic()
+        with pytest.raises(runtime.InputError) as error:
+            runtime.device()
+        waited = time.monotonic() - start
+    finally:
+        os.close(taken)
+    assert str(error.value) == f"ECASER_GPU_WAIT=0.3 s passed waiting for cuda:0: held by other processes " \
+                               f"(locks in {tmp_path})"
+    assert 0.3 <= waited < 0.3 + PATIENCE / 4 and not own_held
+    assert runtime.device() == torch.device("cuda:0")  # free now: the same limit lets it through at once
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "nan"])
+def test_a_bad_gpu_wait_is_refused_with_its_name(monkeypatch, value):
+    monkeypatch.setenv("ECASER_GPU_WAIT", value)
+    with pytest.raises(runtime.InputError, match=f"ECASER_GPU_WAIT must be a number of seconds >= 0, got '{value}'"):
+        runtime.gpu_wait()

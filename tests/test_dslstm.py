@@ -202,3 +202,33 @@ def test_compute_writes_what_load_reads(clips, ours, tmp_path):
     (tmp_path / "coarse.npy").unlink()
     with pytest.raises(InputError, match=r"coarse.npy: features not found \(run `dvc repro dslstm_features`\)"):
         dslstm_features.load(3, tmp_path)
+
+
+def test_bf16_autocast_keeps_both_recurrences_in_float32_and_trains():
+    """Under bf16 autocast the matmuls may run in bfloat16, but the MFCC LSTM and the DS-LSTM's state stay in float32
+    (cuDNN would run nn.LSTM in float16, oneDNN in bfloat16); logits and gradients stay near float32's."""
+    torch.manual_seed(0)
+    model = DSLSTM(4, hidden=16).train()
+    shapes = input_shapes(1)
+    inputs = [torch.randn(3, *shape) for shape in shapes.values()]
+    seen = {}
+    model.mfcc_lstm.register_forward_hook(lambda module, args, out: seen.update(lstm=out[0].dtype))
+    model.ds_lstm.register_forward_hook(lambda module, args, out: seen.update(ds_lstm=out.dtype))
+
+    def run(bf16):
+        model.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(*inputs)
+        sum(l.float().square().mean() for l in logits).backward()
+        return [l.float().detach() for l in logits], {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    reference, reference_grads = run(False)
+    logits, grads = run(True)
+    assert seen == {"lstm": torch.float32, "ds_lstm": torch.float32}
+    for got, want in zip(logits, reference):
+        torch.testing.assert_close(got, want, rtol=0.05, atol=0.05)
+    for name, grad in grads.items():
+        assert torch.isfinite(grad).all() and grad.abs().sum() > 0, name
+        if reference_grads[name].norm() > 1e-4:  # not the front-ends' conv biases: batch norm cancels them
+            cosine = torch.nn.functional.cosine_similarity(grad.flatten(), reference_grads[name].flatten(), dim=0)
+            assert cosine > 0.98, name

@@ -201,3 +201,21 @@ def test_features_resident_on_the_device_give_the_batches_of_the_memory_maps(cor
         expected = (versions[1][stream][3].astype(np.float32) - mean.numpy()) / std.numpy()
         np.testing.assert_array_equal(x[stream][0].numpy(), expected)
         assert torch.equal(x[stream], x_resident[stream]) and x_resident[stream].dtype == torch.float32
+
+
+def test_the_normaliser_of_resident_features_is_the_host_ones(corpus):
+    """The device's float64 pass (resident features) against the host's, and both against numpy over the rows."""
+    _, feats = corpus
+    versions = [(feats, feats[:, ::-1] * np.float16(3)), (feats + np.float16(1), feats[:, ::-1])]
+    rows = np.array([20, 1, 5, 2, 7, 11, 13, 3])
+    cpu, y = torch.device("cpu"), np.zeros(24, np.int64)
+    host = training.Inputs(versions, y, cpu).normaliser(rows, chunk=3)
+    device = training.Inputs(versions, y, cpu, resident=True).normaliser(rows, chunk=3)
+    for stream in range(2):
+        x = np.concatenate([v[stream][rows] for v in versions]).astype(np.float64)
+        mean, std = x.mean(axis=(0, 2))[:, None], x.std(axis=(0, 2))[:, None]
+        for got_mean, got_std in (host[stream], device[stream]):
+            assert got_mean.dtype == got_std.dtype == torch.float32 and got_mean.shape == (64, 1)
+            np.testing.assert_allclose(got_mean.numpy(), mean, rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(got_std.numpy(), std, rtol=1e-6)
+        torch.testing.assert_close(device[stream], host[stream], rtol=1e-7, atol=1e-7)

@@ -5,6 +5,7 @@ would be trained again instead of coming from DVC's cache. These settings are en
 
     ECASER_DEVICE          auto (a free GPU when CUDA is present, else the CPU) | cpu | cuda (auto among GPUs) | cuda:1
     ECASER_LOCK_DIR        where the GPU locks live; default <tempdir>/ecaser-gpu-locks, one per machine
+    ECASER_GPU_WAIT        seconds to wait for a free GPU before giving up with an error; default: no limit
     ECASER_PARALLEL_FOLDS  folds trained at once, a step each in turn (on a GPU, a CUDA stream each); default 5
     ECASER_STFT_BATCH      clips per torch.stft call of the feature stages; default 64
     ECASER_CHECKPOINT_EVERY  epochs between a training fold's checkpoints (and after its last); 0: none; default 5
@@ -16,8 +17,9 @@ Numeric precision does change numbers, so it is a param (train.precision), not o
 GPUs are shared by lock, so that stages run side by side (`dvc queue start -j N`, `dvc exp run --run-all --jobs N`)
 spread over a machine's GPUs: a process that runs on CUDA holds an exclusive flock on ECASER_LOCK_DIR/cuda-K.lock
 for its lifetime. auto and cuda take the first free GPU and wait, saying so once on stderr, while none is free;
-cuda:K waits for that GPU's lock, so it never shares one with auto processes; cpu takes no lock. The OS drops a
-lock when its process ends, however it ends (SIGKILL too), so a lock file left behind holds nothing.
+cuda:K waits for that GPU's lock, so it never shares one with auto processes; cpu takes no lock. With
+ECASER_GPU_WAIT set, a process that gets no GPU within that many seconds stops with one line naming the variable.
+The OS drops a lock when its process ends, however it ends (SIGKILL too), so a lock file left behind holds nothing.
 """
 
 import ctypes
@@ -47,7 +49,7 @@ def device(name=None):
     if dev.index is not None and dev.index >= count:
         raise InputError(f"ECASER_DEVICE is {name!r}, but this machine has {count} GPU(s): cuda:0 to cuda:{count - 1}")
     candidates = [str(dev)] if dev.index is not None else [f"cuda:{k}" for k in range(count)]
-    dev = torch.device(claim(candidates, lock_dir()))
+    dev = torch.device(claim(candidates, lock_dir(), limit=gpu_wait()))
     torch.cuda.set_device(dev)  # so that calls without a device (and CUDA's own context) land on it, not on cuda:0
     return dev
 
@@ -68,10 +70,11 @@ def lock_dir():
 _held = {}  # lock file path -> its open descriptor, never closed: the lock lasts as long as the process
 
 
-def claim(candidates, directory, poll=0.5):
+def claim(candidates, directory, poll=0.5, limit=None):
     """The first of `candidates` (device names) whose lock in `directory` this process holds or gets; while all
-    are held by other processes, wait, polling every `poll` seconds. Idempotent: a device already held is returned
-    at once. The lock is an exclusive flock on `directory`/<name with - for :>.lock."""
+    are held by other processes, wait, polling every `poll` seconds, for at most `limit` seconds if given.
+    Idempotent: a device already held is returned at once. The lock is an exclusive flock on
+    `directory`/<name with - for :>.lock."""
     paths = {name: os.path.join(directory, name.replace(":", "-") + ".lock") for name in candidates}
     for name, path in paths.items():
         if path in _held:
@@ -79,7 +82,7 @@ def claim(candidates, directory, poll=0.5):
     if not candidates:
         raise ValueError("no device to claim")
     os.makedirs(directory, exist_ok=True)
-    said = False
+    said, deadline = False, None if limit is None else time.monotonic() + limit
     while True:
         for name, path in paths.items():
             fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)  # flock needs no write access: any user may lock
@@ -90,12 +93,29 @@ def claim(candidates, directory, poll=0.5):
                 continue
             _held[path] = fd
             return name
+        which = "a free GPU" if len(candidates) > 1 else candidates[0]
+        if deadline is not None and time.monotonic() >= deadline:
+            raise InputError(f"ECASER_GPU_WAIT={limit:g} s passed waiting for {which}: held by other processes "
+                             f"(locks in {directory})")
         if not said:
-            which = "a free GPU" if len(candidates) > 1 else candidates[0]
             print(f"ecaser: waiting for {which}: held by other processes (locks in {directory})",
                   file=sys.stderr, flush=True)
             said = True
-        time.sleep(poll)
+        time.sleep(poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic())))
+
+
+def gpu_wait():
+    """ECASER_GPU_WAIT in seconds, or None (wait as long as it takes) where it is unset or empty."""
+    text = os.environ.get("ECASER_GPU_WAIT")
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise InputError(f"ECASER_GPU_WAIT must be a number of seconds >= 0, got {text!r}")
+    return seconds
 
 
 def positive_int(variable, default, least=1):

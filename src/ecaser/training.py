@@ -81,7 +81,28 @@ class Inputs:
 
     def index(self, examples):
         """(version, row) pairs [n, 2] in the form batch() slices: on the device, moved there once per epoch."""
-        return examples if self.on_device is None else torch.from_numpy(examples).to(self.dev)
+        return examples if self.on_device is None else to_device(examples, self.dev)
+
+    def normaliser(self, rows, chunk=256):
+        """normaliser() of the training rows of every version, as tensors on the device. Resident features are
+        summed there, in float64 as on the host (in another order: equal to float32 rounding), so that no fold
+        starts with a pass over every training clip on the host while the device waits."""
+        if self.on_device is None:
+            return [(to_device(mean, self.dev), to_device(std, self.dev))
+                    for mean, std in normaliser(self.versions, rows, chunk)]
+        rows, stats = to_device(np.sort(rows), self.dev), []
+        for x in self.on_device:  # [versions, N, features, frames]
+            total = torch.zeros(x.shape[2], dtype=torch.float64, device=self.dev)
+            square = torch.zeros_like(total)
+            for start in range(0, len(rows), chunk):
+                part = x[:, rows[start : start + chunk]].double()
+                total += part.sum(dim=(0, 1, 3))
+                square += part.square().sum(dim=(0, 1, 3))
+            count = x.shape[0] * len(rows) * x.shape[3]
+            mean = total / count
+            std = (square / count - mean**2).clamp(min=1e-12).sqrt()
+            stats.append((mean.float()[:, None], std.float()[:, None]))
+        return stats
 
     def batch(self, examples, stats):
         """Each stream's rows of (version, row) examples, normalised by stats [(mean, std)], and their labels."""
@@ -101,6 +122,13 @@ class Inputs:
         for v in np.unique(versions):
             x[versions == v] = self.versions[v][stream][rows[versions == v]]
         return x
+
+
+def to_device(array, dev):
+    """A host array as a tensor on dev; to CUDA through pinned memory, so that the host need not wait for the copy
+    (a copy from pageable memory blocks it until the device has caught up)."""
+    tensor = torch.from_numpy(array)
+    return tensor.pin_memory().to(dev, non_blocking=True) if dev.type == "cuda" else tensor.to(dev)
 
 
 def heads(output):
@@ -156,8 +184,7 @@ def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, saved=None):
     loss_fn = FocalLoss(cfg.focal_gamma, weight).to(dev)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     schedule = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=cfg.lr_decay)
-    stats = normaliser(train.versions, train_rows)
-    norm = [(torch.from_numpy(mean).to(dev), torch.from_numpy(std).to(dev)) for mean, std in stats]
+    norm = train.normaliser(train_rows)
     # every (version, row) pair of the training fold is one training example
     examples = np.array([(v, r) for v in range(len(train.versions)) for r in train_rows])
     test_examples = test.index(np.stack([np.zeros_like(test_rows), test_rows], axis=1))
@@ -186,16 +213,17 @@ def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, saved=None):
             losses.append(loss.detach())
             yield
         schedule.step()
+        losses = torch.stack(losses).double().to("cpu", non_blocking=True)  # ready once predict has waited
         probs, eca = predict(model, test, test_examples, norm, cfg.batch_size, cfg.precision)
         score = metrics.scores(y[test_rows], probs.argmax(axis=1))
-        curves.append({"epoch": epoch, "train_loss": float(np.mean(torch.stack(losses).tolist())), **score})
+        curves.append({"epoch": epoch, "train_loss": float(np.mean(losses.numpy())), **score})
         bar.set_postfix(fold=fold, epoch=epoch, loss=f"{curves[-1]['train_loss']:.3f}", UA=f"{score['UA']:.1f}")
         bar.update()
         if saved and saved.due(epoch, cfg.epochs):
             saved.save(probs, eca, model=model.state_dict(), optimiser=optimiser.state_dict(),
                        schedule=schedule.state_dict(), shuffle=shuffle.bit_generator.state, curves=curves)
     state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-             "mean": [torch.from_numpy(mean) for mean, _ in stats], "std": [torch.from_numpy(std) for _, std in stats]}
+             "mean": [mean.cpu() for mean, _ in norm], "std": [std.cpu() for _, std in norm]}
     return probs, eca, curves, state
 
 

@@ -6,6 +6,8 @@ Speech-Emotion-Recognition-with-Dual-Sequence-LSTM-Architecture, src/final_model
 All clips are fixed-length segments here, so every frame is valid and nothing is masked.
 """
 
+from contextlib import nullcontext
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -45,9 +47,11 @@ class DualSequenceLSTMCell(nn.Module):
         return torch.cat([px[..., :gates] + py[..., :gates], px[..., gates:], py[..., gates:]], dim=-1)
 
     def step(self, projected, state):
-        """One step from projected inputs [B, 6H] and state (h, c) -> the new (h, c)."""
+        """One step from projected inputs [B, 6H] and state (h, c) -> the new (h, c), in float32 under autocast too:
+        the matmuls may run in bfloat16, but a state carried through every frame in it would lose its precision."""
         h, c = state
-        z = projected + self.h_proj(h)
+        wide = torch.promote_types(projected.dtype, torch.float32)  # float32 at least (float64 stays)
+        z = projected.to(wide) + self.h_proj(h).to(wide)
         forget, input_t, input_f, output = torch.sigmoid(z[:, : 4 * self.hidden]).chunk(4, dim=1)
         candidate_t, candidate_f = torch.tanh(z[:, 4 * self.hidden :]).chunk(2, dim=1)
         c = forget * c + input_t * candidate_t + input_f * candidate_f
@@ -139,7 +143,11 @@ class DSLSTM(nn.Module):
         return x[..., :steps].transpose(1, 2), y[..., :steps].transpose(1, 2)
 
     def forward(self, mfcc, fine, coarse):
-        states, _ = self.mfcc_lstm(mfcc.transpose(1, 2))
+        # nn.LSTM under autocast runs in float16 on cuDNN whatever autocast's dtype (bfloat16 included), and in
+        # bfloat16 on oneDNN: this one runs in float32 everywhere, as the DS-LSTM's cell keeps its state
+        device = mfcc.device.type
+        with torch.autocast(device, enabled=False) if torch.amp.is_autocast_available(device) else nullcontext():
+            states, _ = self.mfcc_lstm(mfcc.transpose(1, 2).float())  # (no autocast on the meta device, say)
         mfcc_logits = self.mfcc_head(states.mean(dim=1))
         spectrogram_logits = self.spectrogram_head(self.ds_lstm(*self.sequences(fine, coarse)).mean(dim=1))
         return mfcc_logits, spectrogram_logits

@@ -1,0 +1,223 @@
+"""The CUDA path, on a GPU: folds side by side, the resident gather, bf16 modules, float32 against the CPU, the GPU
+lease and host-device synchronisations. Skipped without CUDA; benchmarks/gpu_check.py runs these and reports the
+figures they record (record_property) beside their outcomes.
+
+Imports stay within the training path (no soundfile, librosa, DVC): a bare CUDA image must collect this file.
+"""
+
+import copy
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's deterministic mode, read at its first use
+
+if not torch.cuda.is_available():
+    pytest.skip("no CUDA: the cuda tests run on a GPU (make gpu-check)", allow_module_level=True)
+
+from ecaser import models, runtime, training  # noqa: E402 (after the skip: nothing to import without CUDA)
+
+pytestmark = pytest.mark.cuda
+CUDA, CPU = torch.device("cuda"), torch.device("cpu")
+CLASSES = ["a", "b", "c", "d"]
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.fixture(autouse=True)
+def own_locks(tmp_path, monkeypatch):
+    """Locks of this test's own: the process that runs the tests (gpu_check) may hold the machine's GPU lock."""
+    monkeypatch.setenv("ECASER_LOCK_DIR", str(tmp_path / "locks"))
+    monkeypatch.setenv("ECASER_DEVICE", "cuda:0")
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+
+
+def corpus(clips=40, frames=64):
+    rng = np.random.default_rng(0)
+    labels = np.arange(clips) % len(CLASSES)
+    manifest = pd.DataFrame({"id": [f"u{i:02d}" for i in range(clips)], "speaker": [f"s{i % 4}" for i in range(clips)],
+                             "session": "", "label": [CLASSES[y] for y in labels], "label_index": labels})
+    feats = (rng.standard_normal((clips, 64, frames)) + labels[:, None, None] * 0.3).astype(np.float16)
+    return manifest, feats
+
+
+def config(**changes):
+    settings = dict(model=models.cnn(CLASSES, 1, 16, "eca", (5, 6), 3), epochs=2, batch_size=8, lr=1e-3, lr_decay=1.0,
+                    focal_gamma=1.0, weighted=True, folds=5, repeats=1, protocol="stratified", seed=0,
+                    precision="float32")
+    return training.Config(**{**settings, **changes})
+
+
+def five_folds(monkeypatch, width, manifest, feats):
+    monkeypatch.setenv("ECASER_PARALLEL_FOLDS", str(width))
+    return training.cross_validate(manifest, [(feats,), (feats + np.float16(1),)], (feats,), config())
+
+
+def test_folds_one_at_a_time_equal_five_side_by_side_under_deterministic_algorithms(monkeypatch, record_property):
+    manifest, feats = corpus()
+    loose = {width: five_folds(monkeypatch, width, manifest, feats) for width in (1, 5)}
+    probs = [f"p_{c}" for c in CLASSES]
+    record_property("max_prob_diff_nondeterministic", float(np.abs(loose[1].predictions[probs].to_numpy()
+                                                                   - loose[5].predictions[probs].to_numpy()).max()))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            strict = {width: five_folds(monkeypatch, width, manifest, feats) for width in (1, 5)}
+    finally:
+        torch.use_deterministic_algorithms(False)
+    nondeterministic = sorted({str(w.message).split(" does not have a deterministic")[0] for w in caught
+                               if "deterministic" in str(w.message)})
+    record_property("nondeterministic_ops", "; ".join(nondeterministic) or "none")
+    pd.testing.assert_frame_equal(strict[1].predictions, strict[5].predictions, check_exact=True)
+    assert strict[1].curves == strict[5].curves
+
+
+def test_the_resident_gather_equals_the_memory_mapped_one(tmp_path):
+    _, feats = corpus()
+    np.save(tmp_path / "v.npy", feats)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    versions = [(mapped,), (mapped[:, ::-1],)]
+    y = np.arange(len(feats)) % len(CLASSES)
+    host, device = training.Inputs(versions, y, CPU), training.Inputs(versions, y, CUDA, resident=True)
+    rows = np.array([3, 17, 0, 39, 8, 21])
+    host_stats, device_stats = host.normaliser(rows), device.normaliser(rows)
+    for (m, s), (dm, ds) in zip(host_stats, device_stats):
+        torch.testing.assert_close(dm.cpu(), m, rtol=1e-7, atol=1e-7)
+        torch.testing.assert_close(ds.cpu(), s, rtol=1e-7, atol=1e-7)
+    examples = np.array([(1, 3), (0, 3), (1, 0), (0, 39), (1, 17)])
+    (x, target), (dx, dtarget) = host.batch(examples, host_stats), device.batch(device.index(examples),
+                                                                               [(m.to(CUDA), s.to(CUDA))
+                                                                                for m, s in host_stats])
+    assert torch.equal(target, dtarget.cpu()) and torch.equal(x[0], dx[0].cpu())  # the same IEEE operations
+
+
+@pytest.mark.parametrize("kind", [*models.ATTENTION, "dslstm"])
+def test_every_attention_module_and_the_dslstm_train_under_bf16(kind):
+    torch.manual_seed(0)
+    if kind == "dslstm":
+        net = models.Spec("dslstm", tuple(CLASSES)).build().to(CUDA)
+        inputs = [torch.randn(4, 39, 98, device=CUDA), torch.randn(4, 128, 63, device=CUDA),
+                  torch.randn(4, 256, 32, device=CUDA)]
+    else:
+        net = models.cnn(CLASSES, 1, 16, kind, (5, 6) if kind != "area" else (6,), 3).build()
+        net = net.to(CUDA, memory_format=torch.channels_last)
+        inputs = [torch.randn(4, 1, 64, 64, device=CUDA)]
+    runtime.set_precision("bfloat16")
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        logits = training.heads(net(*inputs))
+    sum(out.float().square().mean() for out in logits).backward()
+    runtime.set_precision("float32")
+    with torch.no_grad():
+        reference = training.heads(net(*inputs))
+    for out, want in zip(logits, reference):
+        assert torch.isfinite(out).all()
+        torch.testing.assert_close(out.float(), want, rtol=0.1, atol=0.1)
+    for name, p in net.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+# float32 with TF32 off: cuDNN's and oneDNN's convolutions sum in other orders, so they agree to float32's
+# accumulated rounding, not bit for bit. Stated tolerance: logits within 1e-4 (relative and absolute), gradients
+# within 1e-3 of the largest gradient.
+LOGIT_TOLERANCE, GRAD_TOLERANCE = 1e-4, 1e-3
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "dslstm"])
+def test_float32_on_cuda_matches_the_cpu_within_the_stated_tolerance(architecture, record_property):
+    torch.manual_seed(0)
+    if architecture == "dslstm":
+        cpu_net = models.Spec("dslstm", tuple(CLASSES)).build()
+        inputs = [torch.randn(4, 39, 98), torch.randn(4, 128, 63), torch.randn(4, 256, 32)]
+    else:
+        cpu_net = models.cnn(CLASSES, 1, 16, "eca", (5, 6), 3).build()
+        inputs = [torch.randn(4, 1, 64, 64)]
+    cuda_net = copy.deepcopy(cpu_net).to(CUDA)
+    runtime.set_precision("float32")
+    results = []
+    for net, dev in ((cpu_net, CPU), (cuda_net, CUDA)):
+        logits = training.heads(net(*(x.to(dev) for x in inputs)))
+        sum(out.square().mean() for out in logits).backward()
+        results.append(([out.detach().cpu() for out in logits],
+                        {name: p.grad.cpu() for name, p in net.named_parameters()}))
+    (cpu_logits, cpu_grads), (cuda_logits, cuda_grads) = results
+    logit_diff = max(float((a - b).abs().max()) for a, b in zip(cpu_logits, cuda_logits))
+    scale = max(float(g.abs().max()) for g in cpu_grads.values())
+    grad_diff = max(float((cpu_grads[n] - cuda_grads[n]).abs().max()) for n in cpu_grads) / scale
+    record_property("logit_max_diff", logit_diff)
+    record_property("grad_max_rel_diff", grad_diff)
+    for a, b in zip(cpu_logits, cuda_logits):
+        torch.testing.assert_close(b, a, rtol=LOGIT_TOLERANCE, atol=LOGIT_TOLERANCE)
+    assert grad_diff < GRAD_TOLERANCE
+
+
+HOLD = """
+import sys
+from ecaser import runtime
+print(runtime.device("cuda:0"), flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_real_gpu_lease_is_claimed_held_and_released(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])),
+           "ECASER_LOCK_DIR": str(tmp_path / "locks")}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "cuda:0"
+        refused = subprocess.run([sys.executable, "-c", HOLD], env={**env, "ECASER_GPU_WAIT": "1"}, input="",
+                                 capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0 and "ECASER_GPU_WAIT=1 s passed waiting for cuda:0" in refused.stderr
+        holder.stdin.close()  # the holder ends, and the OS drops its lock
+        holder.wait(60)
+        taken = subprocess.run([sys.executable, "-c", HOLD], env={**env, "ECASER_GPU_WAIT": "30"}, input="",
+                               capture_output=True, text=True, timeout=120)
+        assert taken.returncode == 0 and taken.stdout.strip() == "cuda:0"
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_training_step_makes_the_host_wait_for_the_device_nowhere(record_property):
+    """fit_fold's steps within an epoch never synchronise the host with the device (torch's sync debug mode counts
+    the synchronising calls); the epoch's end does (its test scores are computed on the host)."""
+    manifest, feats = corpus(clips=80)
+    y = manifest["label_index"].to_numpy()
+    dev = runtime.device()
+    train = training.Inputs([(feats,)], y, dev, resident=True)
+    test = training.Inputs([(feats,)], y, dev, resident=True)
+    rows = np.arange(80)
+    run = training.fit_fold(config(epochs=2), train, test, y, rows[:64], rows[64:], 1, progress_bar())
+    next(run)  # the first step: cuDNN's and cuBLAS's set-up
+    steps = 64 // 8 - 2  # the rest of the first epoch but its last step, after which the epoch ends
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            for _ in range(steps):
+                next(run)
+            in_steps = len(caught)
+            next(run)  # the epoch's last step and its end: scores on the host
+            at_epoch_end = len(caught) - in_steps
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    record_property("syncs_per_step", in_steps / steps)
+    record_property("syncs_at_epoch_end", at_epoch_end)
+    assert in_steps == 0, [str(w.message).splitlines()[0] for w in caught[:3]]
+    assert at_epoch_end > 0  # the count sees synchronisations where there are some
+
+
+class progress_bar:
+    def update(self, *args):
+        pass
+
+    def set_postfix(self, *args, **kwargs):
+        pass
