@@ -8,7 +8,7 @@ from ecaser.errors import exit_on_input_error
 def main():
     p = params.load()
     data = params.data(p)
-    n = fingerprint.write(data["corpus"], data["root"], params.get(p, "data.fingerprint"))
+    n = fingerprint.write(data["corpus"], data["root"], params.get(p, "data.fingerprint"), csv=data["csv"])
     print(f"{data['corpus']}: {n} files fingerprinted")
 
 

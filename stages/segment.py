@@ -8,7 +8,8 @@ from ecaser.errors import exit_on_input_error
 def main():
     data = params.data(params.load())
     rows = segments.write(data)
-    print(corpora.count_table(rows, data["corpus"]).to_string(index=False))
+    print("\n".join([corpora.count_table(rows, data["corpus"]).to_string(index=False),
+                     *corpora.left_out(rows, data["corpus"])]))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from ecaser.errors import InputError
 
 def data(corpus, root, segment_s=1.0):
     return {"corpus": corpus, "root": str(root), "sample_rate": 16000, "segment_s": segment_s,
-            "seed": 0, "synthetic_size": 1.0, "iemocap_set": "improvised"}
+            "seed": 0, "synthetic_size": 1.0, "iemocap_set": "improvised", "csv": None, "classes": None}
 
 
 def test_emodb_segments_follow_the_manifest(emodb_root, tmp_path):
@@ -67,7 +67,8 @@ def test_manifest_command_writes_csv_and_prints_counts(emodb_root, tmp_path, cap
     cli(["manifest", "--corpus", "emodb", "--root", str(emodb_root), "--out", str(out)])
     printed = capsys.readouterr().out
     assert "emodb: 9 utterances, 9 speakers" in printed
-    assert [line.split() for line in printed.splitlines()[2:]][0] == ["anger", "2"]
+    assert printed.splitlines()[1] == "durations: mean 0.69 s, median 0.50 s, range 0.50-1.25 s"
+    assert [line.split() for line in printed.splitlines()[3:]][0] == ["anger", "2"]
     assert "total" in printed.splitlines()[-1] and printed.splitlines()[-1].split()[-1] == "9"
     assert len(dataset.load_manifest(out)) == 9
 

@@ -44,7 +44,7 @@ def test_overlap_not_below_window_is_refused(overlap):
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("data.corpus", "ravdess", "'data.corpus' must be one of"),
+        ("data.corpus", "casia", "'data.corpus' must be one of"),
         ("data.segment_s", 0, "'data.segment_s' must be a positive"),
         ("data.segment_s", -3, "'data.segment_s' must be a positive"),
         ("data.sample_rate", 16000.5, "'data.sample_rate' must be a positive int"),

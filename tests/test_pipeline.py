@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from corpus_fixtures import make_emodb, write_wav
+from corpus_fixtures import RAVDESS_SONG, RAVDESS_SPEECH, make_emodb, make_ravdess, write_wav
 from dvc.api import read as dvc_read
 
 pytestmark = pytest.mark.pipeline
@@ -156,6 +156,17 @@ def test_missing_corpus_folder_leaves_no_segments(template, tmp_path):
     assert result.returncode != 0
     assert f"error: {tmp_path / 'nowhere'}: emodb corpus folder not found" in result.stderr
     assert not [p for p in (repo / "data").rglob("*") if p.is_file()]
+
+
+def test_another_corpus_segments_through_the_pipeline_and_says_what_it_left_out(template, tmp_path):
+    make_ravdess(tmp_path / "ravdess")
+    repo = clone(template, tmp_path / "repo")
+    set_params(repo, **{"data.corpus": "ravdess", "data.root": str(tmp_path / "ravdess"), "data.segment_s": 0.5})
+    result = dvc(repo, "repro", "segment")
+    assert "ravdess: left out 2 song files (vocal channel 02)" in result.stdout
+    assert len((repo / "data/segments/manifest.csv").read_text().splitlines()) == 1 + len(RAVDESS_SPEECH)
+    fingerprint = (repo / "data/corpus/fingerprint.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in fingerprint[1:]] == sorted({*RAVDESS_SPEECH, *RAVDESS_SONG})
 
 
 @pytest.mark.parametrize("method", ["content", "stat"])

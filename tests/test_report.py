@@ -17,6 +17,7 @@ import yaml
 from scipy import stats as scipy_stats
 
 from ecaser import corpora, dataset, dslstm_features, experiments, metrics, models, report, stage, stats, training
+from ecaser.corpora import ravdess
 from ecaser.report import collect, figures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ def params(corpus):
 
 
 def manifest(classes):
-    labels = np.repeat(np.arange(len(classes)), COUNTS[: len(classes)])
+    labels = np.repeat(np.arange(len(classes)), np.resize(COUNTS, len(classes)))
     return pd.DataFrame({"id": [f"u{i:03d}" for i in range(len(labels))], "label_index": labels})
 
 
@@ -71,7 +72,7 @@ def write_tree(root, corpus, classes, runs):
     p = params(corpus)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        mp.setattr(corpora, "classes", lambda corpus: classes)
+        mp.setattr(corpora, "classes", lambda corpus, *table: classes)
         mp.setattr(dataset, "load_manifest", lambda: manifest(classes))
         mp.setattr(dataset, "load_features", lambda version, n: np.zeros((n, 64, 40), np.float16))
         mp.setattr(dslstm_features, "load", lambda n: tuple(np.zeros((n, d, t), np.float16) for d, t in DSLSTM_INPUTS))
@@ -219,6 +220,20 @@ def test_real_corpus_with_missing_families_is_reported_with_notes(partial):
     assert set(summary["best"]) == {"augment_eca", "cnn_sweep", "eca_blocks"}  # eca_blocks: the borrowed cell
     k1 = collect.augmentation(collect.load(params("iemocap"), partial)).query("K == 1")
     assert set(k1["id"]) == {"eca/proposed"}
+
+
+def test_a_corpus_the_paper_has_no_numbers_on_is_reported_with_its_own_classes(tmp_path):
+    """RAVDESS: eight classes, and no published column to fill."""
+    p = write_tree(tmp_path, "ravdess", ravdess.CLASSES, PARTIAL)
+    report.build(p, tmp_path)
+    text = (tmp_path / "reports/report.md").read_text()
+    assert "The paper has no numbers on `ravdess`" in text and f"8 classes: {', '.join(ravdess.CLASSES)}." in text
+    assert "(paper, " not in text.split("## Table 5")[0].split("## Table 4: our method")[0]
+    assert "(paper, " not in text.split("### Table 4, second part")[1].split("## Table 5")[0]
+    assert "The paper's best" not in text
+    confusion = pd.read_json(tmp_path / "results/eca/proposed/live/plots/sklearn/confusion_matrix.json")
+    assert set(confusion["actual"]) == set(ravdess.CLASSES)
+    assert matplotlib.image.imread(tmp_path / "plots/fig12_confusion.png").ndim == 3
 
 
 def row(text, start):

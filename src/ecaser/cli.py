@@ -22,10 +22,14 @@ def positive(text):
 
 
 def manifest(args):
-    rows = corpora.manifest(args.corpus, args.root, args.seed, args.size, args.iemocap_set)
+    rows = corpora.manifest(args.corpus, args.root, args.seed, args.size, args.iemocap_set, args.csv, args.classes)
     atomic.save_csv(args.out, rows)
+    seconds = rows["duration_s"]
     print(f"{args.corpus}: {len(rows)} utterances, {rows['speaker'].nunique()} speakers -> {args.out}")
-    print(corpora.count_table(rows, args.corpus).to_string(index=False))
+    print(f"durations: mean {seconds.mean():.2f} s, median {seconds.median():.2f} s, "
+          f"range {seconds.min():.2f}-{seconds.max():.2f} s")  # what data.segment_s is chosen from
+    print("\n".join([corpora.count_table(rows, args.corpus).to_string(index=False),
+                     *corpora.left_out(rows, args.corpus)]))
 
 
 def predict(args):
@@ -116,14 +120,14 @@ def report(args):
 
 
 def model_summary(args):
-    from . import models  # torch is imported only by the commands that need it
+    from . import experiments, models  # torch is imported only by the commands that need it
 
     try:
         n_mels, frames = (int(v) for v in args.input.lower().split("x"))
     except ValueError:
         raise InputError(f"--input must look like 64x601 (mel bands x frames), got {args.input!r}") from None
     p = params.load(args.params)
-    classes = range(args.classes) if args.classes else corpora.classes(params.data(p)["corpus"])
+    classes = range(args.classes) if args.classes else experiments.classes(p)
     kernel = args.eca_kernel if args.eca_kernel is not None else params.get(p, "eca.kernel")
     spec = models.cnn(classes, args.channel_scale or params.get(p, "model.channel_scale"),
                       params.get(p, "model.base_channels"), args.attention, args.blocks, kernel)
@@ -151,6 +155,8 @@ def parser():
     m.add_argument("--seed", type=int, default=0, help="synthetic corpora only")
     m.add_argument("--size", type=float, default=1.0, help="synthetic corpora only: fraction of the class counts")
     m.add_argument("--iemocap-set", default="improvised", help="iemocap only: improvised (default) or full")
+    m.add_argument("--csv", help="csv only: the corpus's table, relative to --root")
+    m.add_argument("--classes", nargs="+", help="csv only: the class order (default: the labels sorted)")
     m.set_defaults(run=manifest)
 
     s = commands.add_parser("model-summary", help="a model's parameters and FLOPs (the paper's Table 4)")

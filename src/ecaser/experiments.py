@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import corpora, models, params
+from . import corpora, dataset, models, params
 from .dslstm_features import STREAMS
 from .errors import InputError
 from .models import Spec
@@ -35,7 +35,13 @@ class Run:
 
 
 def classes(p):
-    return tuple(corpora.classes(params.corpus_name(p)))
+    """The corpus's classes; a csv corpus without data.classes has its labels sorted, read from the segments'
+    manifest (every training stage's dep), so that training needs the table's labels, not the corpus folder."""
+    corpus = params.corpus_name(p)
+    stated = params.get(p, "data.classes") if corpus == "csv" else None
+    manifest = dataset.SEGMENTS / "manifest.csv"
+    labels = dataset.load_manifest(manifest)["label"] if corpus == "csv" and not stated and manifest.is_file() else None
+    return tuple(corpora.classes(corpus, stated, labels))
 
 
 def cnn(p, channel_scale=None, **attention):

@@ -12,21 +12,11 @@ with new times counts as changed).
 import hashlib
 from pathlib import Path
 
-from . import atomic
-from .corpora import REAL
+from . import atomic, corpora
 from .errors import InputError
 
 METHODS = ("content", "stat")
 OUT = Path("data/corpus/fingerprint.tsv")
-
-
-def files(corpus, root):
-    """The files the corpus's loader reads, sorted, hidden ones (macOS `._*` debris) left out."""
-    root = Path(root)
-    if not root.is_dir():
-        raise InputError(f"{root}: {corpus} corpus folder not found")
-    found = {p for pattern in REAL[corpus].FILES for p in root.glob(pattern) if p.is_file()}
-    return sorted((p for p in found if not p.name.startswith(".")), key=lambda p: p.relative_to(root).as_posix())
 
 
 def digest(path, method):
@@ -36,7 +26,7 @@ def digest(path, method):
         return hashlib.file_digest(f, "md5").hexdigest()
 
 
-def lines(corpus, root, method):
+def lines(corpus, root, method, csv=None):
     """The fingerprint's lines; a synthetic corpus reads no file (its clips are rendered from code and params)."""
     if method not in METHODS:
         raise InputError(f"params: 'data.fingerprint' must be one of {', '.join(METHODS)}, got {method!r}")
@@ -44,11 +34,16 @@ def lines(corpus, root, method):
     if corpus.startswith("synthetic-"):
         return [header]
     root = Path(root)
-    return [header, *(f"{p.relative_to(root).as_posix()}\t{p.stat().st_size}\t{digest(p, method)}"
-                      for p in files(corpus, root))]
+    return [header, *(f"{name(p, root)}\t{p.stat().st_size}\t{digest(p, method)}"
+                      for p in corpora.files(corpus, root, csv))]
 
 
-def write(corpus, root, method, out=OUT):
-    text = "\n".join(lines(corpus, root, method)) + "\n"
+def name(path, root):
+    """The path under the root; a file outside it (a csv corpus's table given by an absolute path) as it is."""
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+
+
+def write(corpus, root, method, out=OUT, csv=None):
+    text = "\n".join(lines(corpus, root, method, csv)) + "\n"
     atomic.write_bytes(out, text.encode())
     return text.count("\n") - 1

@@ -31,7 +31,10 @@ def split(manifest, folds, protocol, seed):
         return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y))
     if protocol == "speaker":
         g = groups(manifest)
-        if folds > g.nunique():
-            raise InputError(f"params: 'cv.folds' ({folds}) exceeds the number of speaker groups ({g.nunique()})")
+        n = g.nunique()
+        if folds > n:
+            fewer = f"cv.folds to at most {n} ({n}: leave one out) or " if n > 1 else ""
+            raise InputError(f"params: 'cv.folds' ({folds}) exceeds the {n} speaker group{'s' * (n > 1)} that "
+                             f"cv.protocol speaker holds out whole: set {fewer}cv.protocol to stratified")
         return list(StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(y, y, g))
     raise InputError(f"params: 'cv.protocol' must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")

@@ -6,7 +6,7 @@ import yaml
 
 from .errors import InputError
 
-CORPORA = ("synthetic-emodb", "synthetic-iemocap", "emodb", "iemocap")
+CORPORA = ("synthetic-emodb", "synthetic-iemocap", "emodb", "iemocap", "ravdess", "cremad", "tess", "savee", "csv")
 PRECISIONS = ("float32", "bfloat16")  # bfloat16: autocast, on the CPU as on CUDA
 
 
@@ -60,7 +60,26 @@ def data(params):
         "seed": int(get(params, "data.seed")),
         "synthetic_size": positive(params, "data.synthetic_size"),
         "iemocap_set": get(params, "data.iemocap_set"),
+        **table(params, corpus),
     }
+
+
+def table(params, corpus):
+    """data.csv and data.classes: the csv corpus's table and class order, set for that corpus only."""
+    csv, classes = get(params, "data.csv"), get(params, "data.classes")
+    if corpus != "csv":
+        for key, value in (("data.csv", csv), ("data.classes", classes)):
+            if value is not None:
+                raise InputError(f"params: '{key}' is for data.corpus csv only (the {corpus} corpus's files and "
+                                 f"classes are its own), got {value!r}; set it to null")
+    elif not csv:
+        raise InputError("params: 'data.csv' must name the corpus's table (relative to data.root) when "
+                         "data.corpus is csv")
+    if classes is not None and (not isinstance(classes, list) or not classes or len(set(classes)) != len(classes)
+                                or not all(isinstance(c, str) and c.strip() for c in classes)):
+        raise InputError(f"params: 'data.classes' must be null (the labels sorted) or a list of distinct class "
+                         f"names, got {classes!r}")
+    return {"csv": csv, "classes": classes}
 
 
 def stft_version(params, version):

@@ -11,7 +11,8 @@ from .errors import InputError
 
 def write(data, out_dir=SEGMENTS):
     """Manifest and fixed-length mono segments of the whole corpus named by the `data` params."""
-    rows = corpora.manifest(data["corpus"], data["root"], data["seed"], data["synthetic_size"], data["iemocap_set"])
+    rows = corpora.manifest(data["corpus"], data["root"], data["seed"], data["synthetic_size"], data["iemocap_set"],
+                            data["csv"], data["classes"])
     if rows.empty:
         raise InputError(f"{data['root'] or data['corpus']}: the corpus has no utterances")
     sr = data["sample_rate"]

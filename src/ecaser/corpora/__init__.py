@@ -1,8 +1,10 @@
-"""The four corpora behind one interface: a manifest (one row per utterance) and each row's audio.
+"""Every corpus behind one interface: a manifest (one row per utterance) and each row's audio.
 
 Manifest columns: id, speaker, gender (f/m), session, label, source, duration_s. `source` is the WAV path
 relative to the corpus root for real corpora; synthetic rows are rendered from their id instead.
-Rows are sorted by id so that every later array index is stable.
+Rows are sorted by id so that every later array index is stable. Files a loader reads but leaves out by
+design (RAVDESS's song files, CREMA-D's clip without audio) are counted in the manifest's attrs["left_out"],
+{what: count}, which `left_out` words for the manifest command and the segment stage.
 """
 
 from pathlib import Path
@@ -11,32 +13,60 @@ import pandas as pd
 
 from .. import audio
 from ..errors import InputError
-from . import emodb, iemocap, synthetic
+from . import cremad, emodb, iemocap, ravdess, savee, synthetic, table, tess, tree
 
 COLUMNS = ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
-REAL = {"emodb": emodb, "iemocap": iemocap}
+REAL = {"emodb": emodb, "iemocap": iemocap, "ravdess": ravdess, "cremad": cremad, "tess": tess, "savee": savee,
+        "csv": table}
 
 
-def classes(corpus):
-    """The corpus's class names in their fixed order (label_index follows it)."""
+def classes(corpus, stated=None, labels=None):
+    """The corpus's class names in their fixed order (label_index follows it); the csv corpus's are data.classes
+    (`stated`), or else its `labels` sorted."""
+    if corpus == "csv":
+        return table.classes(stated, labels)
     return REAL[corpus.removeprefix("synthetic-")].CLASSES
 
 
-def manifest(corpus, root=None, seed=0, size=1.0, iemocap_set="improvised"):
+def manifest(corpus, root=None, seed=0, size=1.0, iemocap_set="improvised", csv=None, stated=None):
     if corpus.startswith("synthetic-"):
         rows = synthetic.manifest(corpus.removeprefix("synthetic-"), seed=seed, size=size)
     elif corpus in REAL:
-        if not root:
-            raise InputError(f"{corpus}: no corpus folder given (data.root in params.yaml, or --root)")
-        root = Path(root)
-        if not root.is_dir():
-            raise InputError(f"{root}: {corpus} corpus folder not found")
-        rows = iemocap.manifest(root, iemocap_set) if corpus == "iemocap" else emodb.manifest(root)
+        root = folder(corpus, root)
+        if corpus == "iemocap":
+            rows = iemocap.manifest(root, iemocap_set)
+        elif corpus == "csv":
+            rows = table.manifest(root, csv, stated)
+        else:
+            rows = REAL[corpus].manifest(root)
     else:
         raise InputError(f"unknown corpus {corpus!r}")
+    left_out = rows.attrs.get("left_out", {})
     rows = rows[COLUMNS].sort_values("id", kind="stable").reset_index(drop=True)
-    rows.insert(COLUMNS.index("label") + 1, "label_index", rows["label"].map(classes(corpus).index))
+    order = classes(corpus, stated, rows["label"])
+    rows.insert(COLUMNS.index("label") + 1, "label_index", rows["label"].map(order.index))
+    rows.attrs["left_out"] = left_out
     return rows
+
+
+def folder(corpus, root):
+    if not root:
+        raise InputError(f"{corpus}: no corpus folder given (data.root in params.yaml, or --root)")
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: {corpus} corpus folder not found")
+    return root
+
+
+def files(corpus, root, csv=None):
+    """The files the corpus's loader reads, sorted by path, debris (`__MACOSX/`, `._*`) left out."""
+    root = folder(corpus, root)
+    return table.files(root, csv) if corpus == "csv" else tree.find(root, REAL[corpus].FILES)
+
+
+def left_out(rows, corpus):
+    """Lines saying which files the loader read and left out by design, and how many."""
+    return [f"{corpus}: left out {n} {what}" for what, n in rows.attrs.get("left_out", {}).items()]
 
 
 def load(corpus, root, row, seed=0):
@@ -48,6 +78,7 @@ def load(corpus, root, row, seed=0):
 
 def count_table(rows, corpus):
     """Utterances per class in class order, with a total: what the manifest command prints."""
-    counts = rows["label"].value_counts().reindex(classes(corpus), fill_value=0)
+    order = rows.drop_duplicates("label").sort_values("label_index")["label"] if corpus == "csv" else classes(corpus)
+    counts = rows["label"].value_counts().reindex(order, fill_value=0)
     table = pd.DataFrame({"label": counts.index, "utterances": counts.values})
     return pd.concat([table, pd.DataFrame({"label": ["total"], "utterances": [int(counts.sum())]})])
