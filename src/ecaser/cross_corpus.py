@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import atomic, audio, corpora, emotions, metrics, params, predict, progress, stats
+from . import atomic, audio, corpora, emotions, metrics, predict, progress, stats
 from .errors import InputError
 
 CONFIDENCE = 0.95

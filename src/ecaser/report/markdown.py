@@ -196,7 +196,7 @@ def cross_corpus_section(results):
     targets = cross_corpus(results)
     lines = ["## Cross-corpus: the final model on other corpora", ""]
     if not targets:
-        return lines + ["_Skipped: no runs under metrics/cross_corpus/._", ""]
+        return lines + ["_No target scored: no runs under metrics/cross_corpus/ (cross_corpus.targets)._", ""]
     rows = [{"target": t["name"], "corpus": f"`{t['target']['corpus']}`", "clips": str(t["clips"]),
              "speakers": str(t["speakers"]), **{f"{key} [95 % interval]": bracket(t["scores"][key]) for key in KEYS},
              "within-corpus, same classes (UA / WA / ACC)": triple([t["within"][k] for k in KEYS])
