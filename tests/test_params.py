@@ -69,7 +69,8 @@ def test_missing_key_is_named():
 
 
 def keys(node, prefix=""):
-    if not isinstance(node, dict):
+    """Every key path; a config's own cross-corpus targets (each corpus scored on the others) count as one."""
+    if not isinstance(node, dict) or prefix == ".cross_corpus.targets":
         return {prefix}
     return set().union(*(keys(v, f"{prefix}.{k}") for k, v in node.items()))
 

@@ -338,3 +338,23 @@ def test_compare_reads_named_experiments_from_dvcs_cache_and_refuses_another_cor
     assert bare.returncode == 2 and bare.stderr.strip() == (
         "error: k7: neither a results folder with predictions.csv nor a stage of dvc.yaml; name one of its runs, "
         "e.g. k7:train_eca")
+
+
+def test_cross_corpus_scores_the_final_model_and_reruns_when_a_real_targets_files_change(restored, tmp_path):
+    """The final model on two targets: a synthetic one, and an EMODB fixture tree whose edited WAV re-runs its
+    stage (through the target's fingerprint) and no other."""
+    repo, corpus = restored, tmp_path / "emodb"
+    make_emodb(corpus, ["03a01Wa.wav", "08a02La.wav", "09a04Eb.wav", "10a05Aa.wav", "13b01Fc.wav", "14b02Ta.wav"])
+    set_params(repo, **{"cross_corpus.resamples": 100, "cross_corpus.targets": {
+        "demo": {"corpus": "synthetic-iemocap", "root": None, "size": 0.02},
+        "fixture": {"corpus": "emodb", "root": str(corpus)}}})
+    targets = ("cross_corpus@demo", "cross_corpus@fixture")
+    assert {"cross_corpus_files@fixture", *targets} <= ran(dvc(repo, "repro", *targets))
+    fixture = json.loads((repo / "metrics/cross_corpus/fixture.json").read_text())
+    assert (fixture["clips"], fixture["speakers"]) == (6, 6) and 0 <= fixture["UA"]["value"] <= 100
+    assert "metrics/cross_corpus/demo.json" in dvc(repo, "metrics", "show").stdout
+
+    assert ran(dvc(repo, "repro", *targets)) == {"corpus", "cross_corpus_files@demo", "cross_corpus_files@fixture"}
+    write_wav(corpus / "wav/03a01Wa.wav", 0.25)
+    assert ran(dvc(repo, "repro", *targets)) == {"corpus", "cross_corpus_files@demo", "cross_corpus_files@fixture",
+                                                  "cross_corpus@fixture"}

@@ -129,3 +129,26 @@ def non_negative(params, key):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise InputError(f"params: '{key}' must be a number >= 0, got {value!r}")
     return float(value)
+
+
+TARGET_KEYS = ("corpus", "root", "size", "iemocap_set")
+
+
+def cross_corpus_target(p, name):
+    """cross_corpus.targets.<name>, checked: corpus, root (a real corpus's folder), size (the synthetic corpora's
+    share of the real class counts, default 1), iemocap_set (default improvised)."""
+    key = f"cross_corpus.targets.{name}"
+    spec = get(p, key)
+    if not isinstance(spec, dict) or "corpus" not in spec:
+        raise InputError(f"params: '{key}' must be a mapping with a corpus (keys: {', '.join(TARGET_KEYS)})")
+    unknown = sorted(set(spec) - set(TARGET_KEYS))
+    if unknown:
+        raise InputError(f"params: '{key}' has unknown keys {', '.join(unknown)} (known: {', '.join(TARGET_KEYS)})")
+    corpus = spec["corpus"]
+    if corpus not in CORPORA:
+        raise InputError(f"params: '{key}.corpus' must be one of {', '.join(CORPORA)}, got {corpus!r}")
+    if not corpus.startswith("synthetic-") and not spec.get("root"):
+        raise InputError(f"params: '{key}.root' must name the {corpus} folder")
+    return {"corpus": corpus, "root": spec.get("root"),
+            "size": positive(p, f"{key}.size") if "size" in spec else 1.0,
+            "iemocap_set": spec.get("iemocap_set", "improvised")}

@@ -49,6 +49,22 @@ def mcnemar(true, pred_a, pred_b):
     return {"table": table, "p": float(contingency_tables.mcnemar(table, exact=True).pvalue)}
 
 
+def speaker_confusions(true, pred, speakers, n_classes):
+    """One confusion matrix per speaker, [speakers, classes, classes]: a resample of speakers sums theirs."""
+    return np.stack([metrics.confusion(true[speakers == s], pred[speakers == s], n_classes)
+                     for s in np.unique(speakers)])
+
+
+def pooled(confusions):
+    """UA, WA and ACC (percent) of summed confusion matrices [..., classes, classes], as metrics.scores gives them:
+    a class with no clips is left out of UA, not scored 0."""
+    support = confusions.sum(axis=-1).astype(float)
+    right = confusions.diagonal(axis1=-2, axis2=-1)
+    ua = 100 * np.nanmean(right / np.where(support == 0, np.nan, support), axis=-1)
+    wa = 100 * right.sum(axis=-1) / support.sum(axis=-1)
+    return {"UA": ua, "WA": wa, "ACC": (ua + wa) / 2}
+
+
 def cluster_bootstrap(true, pred_a, pred_b, speakers, n_resamples=10_000, seed=0, confidence=0.95):
     """Paired bootstrap of UA(a) - UA(b), resampling whole speakers.
 
@@ -62,28 +78,41 @@ def cluster_bootstrap(true, pred_a, pred_b, speakers, n_resamples=10_000, seed=0
         raise InputError(f"stats: the bootstrap needs one speaker per clip of both runs, got {true.size}, "
                          f"{pred_a.size}, {pred_b.size} and {speakers.size}")
     n_classes = int(max(true.max(), pred_a.max(), pred_b.max())) + 1
-    names = np.unique(speakers)
-    # per speaker (rows of metrics.confusion): clips of each true class, and those each run got right
-    conf_a, conf_b = (np.stack([metrics.confusion(true[speakers == s], pred[speakers == s], n_classes) for s in names])
-                      for pred in (pred_a, pred_b))
-    support = conf_a.sum(axis=-1)
-    right_a, right_b = (conf.diagonal(axis1=-2, axis2=-1) for conf in (conf_a, conf_b))
+    conf_a, conf_b = (speaker_confusions(true, pred, speakers, n_classes) for pred in (pred_a, pred_b))
+    n_speakers = len(conf_a)
 
     def ua_difference(drawn, axis=-1):
-        """UA as in metrics.scores: a class with no clips in the resample is left out, not scored 0."""
         drawn = np.moveaxis(drawn, axis, -1)
-        n = support[drawn].sum(axis=-2).astype(float)
-        n[n == 0] = np.nan
-        return 100 * (np.nanmean(right_a[drawn].sum(axis=-2) / n, axis=-1)
-                      - np.nanmean(right_b[drawn].sum(axis=-2) / n, axis=-1))
+        return pooled(conf_a[drawn].sum(axis=-3))["UA"] - pooled(conf_b[drawn].sum(axis=-3))["UA"]
 
-    result = stats.bootstrap((np.arange(names.size),), ua_difference, n_resamples=n_resamples, vectorized=True,
+    result = stats.bootstrap((np.arange(n_speakers),), ua_difference, n_resamples=n_resamples, vectorized=True,
                              confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
     diffs = result.bootstrap_distribution
     tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0)) + 1
-    return {"diff": float(ua_difference(np.arange(names.size))),
+    return {"diff": float(ua_difference(np.arange(n_speakers))),
             "low": float(result.confidence_interval.low), "high": float(result.confidence_interval.high),
             "p": min(1.0, float(2 * tail / (diffs.size + 1)))}
+
+
+def speaker_bootstrap(true, pred, speakers, n_classes, n_resamples=10_000, seed=0, confidence=0.95):
+    """UA, WA and ACC of one run's predictions, each with a percentile interval from resampling whole speakers
+    (why speakers, not clips: cluster_bootstrap)."""
+    true, pred, speakers = (np.asarray(x) for x in (true, pred, speakers))
+    if not true.shape == pred.shape == speakers.shape:
+        raise InputError(f"stats: the bootstrap needs one prediction and speaker per clip, got {true.size}, "
+                         f"{pred.size} and {speakers.size}")
+    confusions = speaker_confusions(true, pred, speakers, n_classes)
+    if len(confusions) < 2:
+        raise InputError(f"stats: a speaker bootstrap needs >= 2 speakers, got {len(confusions)}")
+
+    def scores(drawn, axis=-1):
+        return np.stack(list(pooled(confusions[np.moveaxis(drawn, axis, -1)].sum(axis=-3)).values()))
+
+    result = stats.bootstrap((np.arange(len(confusions)),), scores, n_resamples=n_resamples, vectorized=True,
+                             confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
+    observed = scores(np.arange(len(confusions)))
+    return {key: {"value": float(observed[i]), "low": float(result.confidence_interval.low[i]),
+                  "high": float(result.confidence_interval.high[i])} for i, key in enumerate(metrics.KEYS)}
 
 
 def holm(pvalues, alpha=0.05):

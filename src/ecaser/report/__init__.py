@@ -23,7 +23,8 @@ def summary(results):
 
     best.<family> is the family's best run by test ACC (the paper's choice, made on test scores); ablation holds
     Table 6's rows (its augmentation rows are the descending runs at augment.final_size); systems (Table 4) by run
-    id and attention (Table 5) by module.
+    id, attention (Table 5) by module and cross_corpus (the final model on other corpora, over the classes they
+    share) by target.
     """
     best = {family: results.best(family) for family in SWEEPS}
     out = {
@@ -34,6 +35,8 @@ def summary(results):
                                  "parameters": int(run["parameters"])} for run in collect.systems(results)}
     out["attention"] = {run["attention"]: {**scores(run), "parameters": int(run["parameters"])}
                         for run in collect.attention(results)}
+    out["cross_corpus"] = {t["name"]: {**{key: float(t["scores"][key]["value"]) for key in KEYS}, "clips": t["clips"]}
+                           for t in collect.cross_corpus(results)}
     if "eca/proposed" in results.runs.index:
         run = results.runs.loc["eca/proposed"]
         out["proposed"] = {**scores(run), **{f"{key}_std": float(run[f"{key}_std"]) for key in KEYS},

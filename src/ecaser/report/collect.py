@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .. import experiments, models
+from .. import emotions, experiments, metrics, models
 from ..errors import InputError
 from ..metrics import KEYS
 from . import paper
@@ -189,3 +190,20 @@ def augmentation(results):
     """Per-fold scores of the augmentation runs by model, order and K."""
     runs = augmentation_runs(results)
     return None if runs is None else results.fold_scores(runs)
+
+
+def cross_corpus(results):
+    """Each cross_corpus target's scores.json, and for reference the final model's own scores over the same shared
+    classes, restricted as on the target (emotions.restrict): its fold models on their test folds, pooled."""
+    final = results.run("augment_eca/final")
+    targets = []
+    for path in sorted((results.root / "metrics" / "cross_corpus").glob("*.json"), key=natural):
+        target = {"name": path.stem, **read_json(results.root / "results" / "cross_corpus" / path.stem / "scores.json")}
+        if final is not None and list(final["classes"]) == target["model"]["classes"]:
+            pred, shared = results.predictions("augment_eca/final"), target["model_classes"]
+            labels = np.array(final["classes"])[pred["true"]]
+            probs = pred[[f"p_{c}" for c in final["classes"]]].to_numpy()
+            _, true, guess, _ = emotions.restrict(probs, final["classes"], labels, shared, shared)
+            target["within"] = {"run": final["source"], "clips": len(true), **metrics.scores(true, guess)}
+        targets.append(target)
+    return targets

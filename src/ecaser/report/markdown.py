@@ -4,7 +4,7 @@ import pandas as pd
 
 from ..metrics import KEYS
 from . import comparisons, paper
-from .collect import ablation, attention, natural, systems
+from .collect import ablation, attention, cross_corpus, natural, systems
 
 OPTIMISTIC = "ACC, best epoch on the test fold (optimistic; not our protocol)"
 OPTIMISTIC_ALL = "UA / WA / ACC, best epoch on the test fold (optimistic; not our protocol)"
@@ -196,6 +196,41 @@ def attention_table(p, results):
                     "the paper has no numbers for them.", ""]
 
 
+def bracket(score):
+    return f"{score['value']:.2f} [{score['low']:.2f}, {score['high']:.2f}]"
+
+
+def cross_corpus_section(results):
+    """The final model on each cross_corpus target, over the classes the two corpora share."""
+    targets = cross_corpus(results)
+    lines = ["## Cross-corpus: the final model on other corpora", ""]
+    if not targets:
+        return lines + ["_No target scored: no runs under metrics/cross_corpus/ (cross_corpus.targets)._", ""]
+    rows = [{"target": t["name"], "corpus": f"`{t['target']['corpus']}`", "clips": str(t["clips"]),
+             "speakers": str(t["speakers"]), **{f"{key} [95 % interval]": bracket(t["scores"][key]) for key in KEYS},
+             "within-corpus, same classes (UA / WA / ACC)": triple([t["within"][k] for k in KEYS])
+             if "within" in t else "—"} for t in targets]
+    lines += [table(rows), ""]
+    for t in targets:
+        pairs = ", ".join(m if m == x else f"{m} = {x}" for m, x in zip(t["model_classes"], t["target_classes"]))
+        left = ", ".join(f"{label} ({n} clips)" for label, n in t["left_out"]["target"].items()) or "none"
+        lines.append(f"- **{t['name']}:** shared classes {pairs}; the model's classes without a counterpart: "
+                     f"{', '.join(t['left_out']['model']) or 'none'}; the target's, left out: {left}. Unrestricted, "
+                     f"the model's first choice was outside the shared classes for {t['unrestricted_outside']:.1f} % "
+                     "of the clips.")
+    model, final = targets[0]["model"], results.run("augment_eca/final")
+    own = (f" (`{final['source']}`; over all its classes UA / WA / ACC {' / '.join(pm(final, k) for k in KEYS)})"
+           if final is not None else "")
+    return lines + ["", f"The final model (`{model['path']}`, trained on `{model['corpus']}`, STFT {model['version']}: "
+                    "the fold ensemble `predict` runs) scores each target's clips of the classes the two corpora "
+                    f"share, each clip segmented to the model's {model['segment_s']:g} s at {model['sample_rate']} Hz "
+                    "as training segments its own. Its probabilities are renormalised over the shared classes and the "
+                    "prediction is the most probable of them. Scores pool the target's clips; each interval is a "
+                    f"percentile bootstrap over the target's speakers ({targets[0]['resamples']:,} resamples). "
+                    "Within-corpus: the same run's fold models on their own test folds, pooled and restricted to the "
+                    f"same classes in the same way{own}.", ""]
+
+
 def family_table(p, results, family):
     runs = results.family(family)
     rows = [{"run": run["run"] if run["source"] == name else f"{run['run']} (= {run['source']})",
@@ -268,7 +303,8 @@ def comparisons_section(families):
 def render(p, results, written):
     summary, claims_section = claims_lines(comparisons.claims(results, p))
     lines = [*header(p, results), *summary, "", *ablation_table(p, results), *published_systems_table(p, results),
-             *systems_table(p, results), *attention_table(p, results), *claims_section,
+             *systems_table(p, results), *attention_table(p, results), *cross_corpus_section(results),
+             *claims_section,
              *comparisons_section(comparisons.families(results, p)), *choices_section()]
     for heading, figure, families, tables in SECTIONS:
         lines += section(p, results, written, heading, figure, families, tables)
