@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: repro grid test bench gpu-check venv clean-venv
+.PHONY: repro grid slurm-grid test test-cluster bench gpu-check venv clean-venv
 
 venv: $(STAMP)
 
@@ -34,8 +34,19 @@ grid: $(STAMP)
 	dvc exp run --run-all --jobs $(JOBS) && \
 	dvc repro
 
+# `make slurm-grid JOBS=4`: the same grid as Slurm jobs sharing the default DVC remote: the shared inputs, an array
+# task per out-of-date training stage, JOBS at a time, then the report here (docs/scale-out-slurm.md). sbatch options:
+# ECASER_SBATCH='--partition=lab --time=2:00:00' (every job), ECASER_TRAIN_SBATCH='--gpus-per-task=1' (the tasks).
+slurm-grid: $(STAMP)
+	PATH=$(abspath $(BIN)):$$PATH python -m ecaser slurm-grid --jobs $(JOBS)
+
 test: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH pytest
+
+# The Slurm grid on a one-node cluster and an S3 server that the test starts on 127.0.0.1 (tests/test_cluster.py);
+# skipped, with one line, without slurm-wlm and munge (apt-get install slurm-wlm munge) or root.
+test-cluster: $(STAMP)
+	PATH=$(abspath $(BIN)):$$PATH pytest -m cluster
 
 bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/features.py

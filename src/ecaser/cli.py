@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import atomic, corpora, params
+from . import atomic, corpora, params, slurm
 from .errors import InputError, exit_on_input_error
 
 REPORT = "reports/report.md"  # the report stage's
@@ -193,6 +193,8 @@ def parser():
     r.add_argument("--csv", metavar="FILE", help="write one row per window: file, start, end, silence, each class")
     r.add_argument("--plot", metavar="FILE.png", help="draw each file's probabilities over time")
     r.set_defaults(run=predict)
+
+    slurm.add_parser(commands)
     return p
 
 
