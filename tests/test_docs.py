@@ -82,12 +82,19 @@ def top_level():
 
 def code(text):
     """(line number, snippet, in a fenced block) for every code line and inline code span of a page."""
-    fenced = False
+    fenced, held = False, None  # held: the start of a fenced command continued with a trailing backslash
     for number, line in enumerate(text.splitlines(), start=1):
         if FENCE.match(line):
             fenced = not fenced
             continue
         if fenced:
+            if held:
+                line = held[1] + " " + line.strip()
+                number = held[0]
+            if line.endswith("\\"):
+                held = (number, line[:-1].rstrip())
+                continue
+            held = None
             yield number, line, True
         else:
             yield from ((number, span, False) for span in INLINE.findall(line))
