@@ -88,9 +88,9 @@ class Check:
         atomic.save_json(self.out / "gpu_check.json", self.results)
         skipped = [[s["what"], s["why"]] for s in self.results["skipped"]]
         text = "\n".join(markdown(*table) for table in self.tables + [("skipped", ["what", "why"], skipped)])
-        with atomic.atomic_path(self.out / "gpu_check.md") as tmp:
-            tmp.write_text(f"# GPU check: {self.results['sections']['environment']['device']}, "
-                           f"{self.results['sections']['environment']['date']}\n\n{text}")
+        environment = self.results["sections"]["environment"]
+        page = f"# GPU check: {environment['device']}, {environment['date']}\n\n{text}"
+        atomic.write_bytes(self.out / "gpu_check.md", page.encode())
         for title, header, rows in tables:
             print(markdown(title, header, rows), flush=True)
 

@@ -73,8 +73,7 @@ def dumps(plan):
 
 
 def main():
-    with atomic.atomic_path(PLAN) as tmp:
-        tmp.write_text(dumps(compute()))
+    atomic.write_bytes(PLAN, dumps(compute()).encode())
     print(f"wrote {PLAN.relative_to(ROOT)}")
 
 
