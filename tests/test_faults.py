@@ -181,7 +181,7 @@ def test_sigterm_and_sigkill_mid_write_and_mid_training_leave_nothing_and_the_re
 
 @pytest.mark.pipeline
 @pytest.mark.parametrize("disk", [FULL_DISK])
-def test_predicts_output_survives_a_full_disk_sigterm_and_sigkill(reference, tmp_path, disk):
+def test_predicts_output_survives_a_full_disk_and_sigterm(reference, tmp_path, disk):
     wav = write_wav(tmp_path / "clip.wav", 60.0)  # 39 windows: a CSV of 7 kB
     out = tmp_path / "out" / "windows.csv"
     command = [sys.executable, "-m", "ecaser", "predict", str(wav), "--model", str(reference / "models/eca.pt"),
@@ -199,8 +199,7 @@ def test_predicts_output_survives_a_full_disk_sigterm_and_sigkill(reference, tmp
     stop = stopped(tmp_path, command, ".windows.csv.*", signal.SIGTERM, tmp_path)
     assert stop.returncode == 128 + signal.SIGTERM and "ecaser predict" in interrupted(stop, str(out))
     assert temporaries(out.parent) == [] and not out.exists()
-    stop = stopped(tmp_path, command, ".windows.csv.*", signal.SIGKILL, tmp_path)
-    assert stop.returncode == -signal.SIGKILL and len(temporaries(out.parent)) == 1
+    # a SIGKILL's leftover, removed by the next writer, is the stages' test above: predict writes through the same code
     assert subprocess.run(command, capture_output=True, text=True).stdout == done.stdout
     assert temporaries(out.parent) == [] and out.read_bytes() == expected
 

@@ -22,6 +22,7 @@ from dvc.api import read as dvc_read
 pytestmark = pytest.mark.pipeline
 REPO = Path(__file__).resolve().parents[1]
 FAST = {"data.synthetic_size": 0.05, "train.epochs": 1, "cv.folds": 2, "model.channel_scale": 1}
+SMALL_AUGMENT = {"augment.orders": ["descending"], "augment.sizes": [2], "augment.final_size": 2}  # the final model's grid
 
 
 def dvc(repo, *args, check=True, env=None):
@@ -233,7 +234,7 @@ def test_eca_kernel_change_reaches_the_model_and_touches_only_the_proposed_model
 
 def test_augment_train_trains_the_grid_and_keeps_the_final_model_and_eca_changes_only_its_eca_half(restored):
     repo = restored
-    set_params(repo, **{"augment.orders": ["descending"], "augment.sizes": [2], "augment.final_size": 2})
+    set_params(repo, **SMALL_AUGMENT)
     stages = ran(dvc(repo, "repro", "augment_train"))
     assert {"augment_cnn@descending-2", "augment_eca@descending-2", "augment_train"} <= stages
     final = repo / "models/eca_augmented.pt"
@@ -345,7 +346,7 @@ def test_cross_corpus_scores_the_final_model_and_reruns_when_a_real_targets_file
     stage (through the target's fingerprint) and no other."""
     repo, corpus = restored, tmp_path / "emodb"
     make_emodb(corpus, ["03a01Wa.wav", "08a02La.wav", "09a04Eb.wav", "10a05Aa.wav", "13b01Fc.wav", "14b02Ta.wav"])
-    set_params(repo, **{"cross_corpus.resamples": 100, "cross_corpus.targets": {
+    set_params(repo, **SMALL_AUGMENT, **{"cross_corpus.resamples": 100, "cross_corpus.targets": {
         "demo": {"corpus": "synthetic-iemocap", "root": None, "size": 0.02},
         "fixture": {"corpus": "emodb", "root": str(corpus)}}})
     targets = ("cross_corpus@demo", "cross_corpus@fixture")
