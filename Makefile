@@ -40,8 +40,10 @@ grid: $(STAMP)
 slurm-grid: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python -m ecaser slurm-grid --jobs $(JOBS)
 
+# two workers, each taking whole test modules (a module's built repository stays in one worker): on 2 cores the
+# suite's DVC and Python start-ups overlap with the other worker's training (8 min 36 s -> 6 min 24 s here)
 test: $(STAMP)
-	PATH=$(abspath $(BIN)):$$PATH pytest
+	PATH=$(abspath $(BIN)):$$PATH pytest -n 2 --dist loadfile
 
 # The Slurm grid on a one-node cluster and an S3 server that the test starts on 127.0.0.1 (tests/test_cluster.py);
 # skipped, with one line, without slurm-wlm and munge (apt-get install slurm-wlm munge) or root.
