@@ -77,7 +77,6 @@ def step_fn(net, frames, classes, dev=torch.device("cpu"), precision=None, batch
 
 
 @functools.cache
-@functools.cache
 def clip_flops(spec, shapes):
     """FLOPs of one training clip (forward + backward) and of one test clip (forward) of a models.Spec whose inputs
     have `shapes`, counted on a batch of 2, once per model and input. On the meta device: counting needs only
