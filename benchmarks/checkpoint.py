@@ -1,4 +1,4 @@
-"""What a training checkpoint costs (src/ecaser/checkpoint.py): its size, the time to save it, and that time per
+"""What a training checkpoint costs (src/ecaser/training/checkpoint.py): its size, the time to save it, and that time per
 epoch at the default ECASER_CHECKPOINT_EVERY, set against the epoch it protects.
 
 A checkpoint is saved as fit_fold saves it: the model, Adam with its moments (after a step, so they exist), the
@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecaser import checkpoint, runtime
+from ecaser.training import checkpoint
+from ecaser.infra import runtime
 from table import show
 from train_step import model, step_fn
 

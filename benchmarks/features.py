@@ -16,15 +16,15 @@ import time
 import librosa
 import numpy as np
 
-from ecaser import params
+from ecaser.infra import params
 from table import show
 
 SR, SECONDS, CLIPS, ROUNDS, COLD_RUNS = 16000, 3.0, 200, 3, 3
-COLD_IMPORTS = {"torch_path": "import ecaser.features", "librosa_path": "import librosa"}  # before the clock
+COLD_IMPORTS = {"torch_path": "import ecaser.data.features", "librosa_path": "import librosa"}  # before the clock
 
 
 def torch_path(audio, s):
-    from ecaser import features  # here, so that a cold librosa run does not import torch
+    from ecaser.data import features
 
     out = np.empty((len(audio), s["n_mels"], features.frames(audio.shape[1], s["hop_length"])), np.float32)
     return features.compute(audio, out, s, device_name="cpu")
@@ -51,7 +51,7 @@ def cold(path, version):
     """[spawn to result, the child's imports, its first clip] in seconds, for one clip in a fresh interpreter."""
     code = (
         "import time; t0 = time.perf_counter(); import sys, json; sys.path.insert(0, 'benchmarks'); "
-        f"import numpy as np; {COLD_IMPORTS[path]}; from ecaser import params; from features import {path}; "
+        f"import numpy as np; {COLD_IMPORTS[path]}; from ecaser.infra import params; from features import {path}; "
         f"s = params.stft_version(params.load(), '{version}'); "
         f"x = np.random.default_rng(0).standard_normal((1, {int(SR * SECONDS)}), np.float32); "
         f"t1 = time.perf_counter(); {path}(x, s); print(json.dumps([t1 - t0, time.perf_counter() - t1]))"

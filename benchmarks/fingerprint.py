@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecaser import fingerprint
+from ecaser.data import fingerprint
 from table import show
 
 TURNS, SESSIONS, SR = 2943, 5, 16000

@@ -9,7 +9,7 @@ time limit still returns what it measured:
   cuda tests   tests/test_cuda.py (the `cuda` marker), their outcomes and recorded figures;
   steps        a training step of the paper's CNN at n = 1, 2, 4, 8 on 64 x 301 and 64 x 601, batch 36, float32
                (TF32 off) and bf16, as clips/s and as a fraction of this GPU's measured matmul rates; the DS-LSTM's;
-  folds        five folds one after another, taking turns on CUDA streams (training.take_turns), and as one
+  folds        five folds one after another, taking turns on CUDA streams (loop.take_turns), and as one
                fold-batched model (torch.func's stacked modules under vmap, batch norm per fold), checked to compute
                what the separate models compute; torch.compile and CUDA graphs on one model;
   paper scale  cross_validate at the paper's sizes on random features, two epochs: epoch time, peak memory, and
@@ -38,8 +38,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ecaser import atomic, models, progress, runtime, training
-from ecaser.losses import FocalLoss
+from ecaser.infra import atomic, progress, runtime
+from ecaser import models
+from ecaser.training import loop
+from ecaser.training.losses import FocalLoss
 from table import markdown
 from train_step import clip_flops, matmul_flops, step_fn
 
@@ -222,10 +224,10 @@ class FoldBatched:
 
     def step(self, x, y):
         """One training step of every fold: x [folds, batch, 1, mels, frames], y [folds, batch]."""
-        runtime.set_precision(self.precision)
+        loop.set_precision(self.precision)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with training.autocast(self.dev, self.precision):
+            with loop.autocast(self.dev, self.precision):
                 losses = torch.vmap(self.losses)(self.params, self.buffers, x, y)
             self.optimiser.zero_grad(set_to_none=True)
             losses.sum().backward()  # fold k's parameters get the gradient of fold k's loss alone
@@ -285,11 +287,11 @@ def fold_runs(check, n, frames, classes, precision):
     rates = {}
     check.sync()
     start = time.perf_counter()
-    training.take_turns([fold(k) for k in range(folds)], 1, dev)
+    loop.take_turns([fold(k) for k in range(folds)], 1, dev)
     check.sync()
     rates["one after another"] = clips / (time.perf_counter() - start)
     start = time.perf_counter()
-    training.take_turns([fold(k) for k in range(folds)], folds, dev)
+    loop.take_turns([fold(k) for k in range(folds)], folds, dev)
     check.sync()
     rates["taking turns (streams on CUDA)"] = clips / (time.perf_counter() - start)
     batched = FoldBatched([cnn(n, classes, dev, seed) for seed in range(folds)], classes, dev, precision)
@@ -385,7 +387,7 @@ def paper_case(check, clips, frames, classes, versions):
     feats = rng.standard_normal((clips, 64, frames), dtype=np.float32).astype(np.float16)
     spec = models.cnn(range(classes), s["paper_scale"], 16, "eca", (5, 6), 7)
     precision = "bfloat16" if check.dev.type == "cuda" else "float32"
-    cfg = training.Config(spec, epochs=s["paper_epochs"], batch_size=s["batch"], lr=1e-3, lr_decay=1.0, focal_gamma=1.0,
+    cfg = loop.Config(spec, epochs=s["paper_epochs"], batch_size=s["batch"], lr=1e-3, lr_decay=1.0, focal_gamma=1.0,
                           weighted=True, folds=s["folds"], repeats=1, protocol="stratified", seed=0,
                           precision=precision)
     clock, bar = EpochClock(), progress.bar
@@ -394,7 +396,7 @@ def paper_case(check, clips, frames, classes, versions):
     progress.bar = lambda *args, **kwargs: clock
     try:
         start = time.perf_counter()
-        training.cross_validate(manifest, [(feats,)] * versions, (feats,), cfg)
+        loop.cross_validate(manifest, [(feats,)] * versions, (feats,), cfg)
         total = time.perf_counter() - start
     finally:
         progress.bar = bar

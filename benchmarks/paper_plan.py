@@ -1,7 +1,7 @@
 """The paper grids' training runs and their FLOPs, precomputed: `python benchmarks/paper_plan.py` writes paper_plan.json.
 
 DVC resolves dvc.yaml against each paper config (every foreach and matrix item), the package's own parser reads
-each training stage's command line into the Run it trains (experiments.planned), and torch's flop counter counts
+each training stage's command line into the Run it trains (plan.planned), and torch's flop counter counts
 one forward + backward (a training clip) and one forward (a test clip) of the model that stage builds. A run of E
 epochs, F folds and R repeats of the split costs R x E x ((F - 1) x N x V training clips + N test clips), with N
 the corpus's utterances (one segment each) and V the run's training versions. Adam, batch norm and pooling are not
@@ -15,8 +15,10 @@ from the configs now.
 import json
 from pathlib import Path
 
-from ecaser import atomic, corpora, dslstm_features, experiments, features, params, stage
-from ecaser.corpora.synthetic import CORPORA
+from ecaser.infra import atomic, params
+from ecaser.data import corpora, dslstm_features, features
+from ecaser.training import plan, record
+from ecaser.data.corpora.synthetic import CORPORA
 from train_step import clip_flops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,11 +26,11 @@ PLAN = Path(__file__).with_name("paper_plan.json")
 
 
 def run_of(p, run):
-    """(training.Config, input shapes, training versions) of a Run."""
+    """(loop.Config, input shapes, training versions) of a Run."""
     if run.model.architecture == "dslstm":
         sample_rate = params.get(p, "data.sample_rate")
-        return stage.config(p, run), list(dslstm_features.shapes(segment_samples(p), sample_rate).values()), 1
-    return stage.config(p, run), [input_shape(p, run.test)], len(run.train)
+        return record.config(p, run), list(dslstm_features.shapes(segment_samples(p), sample_rate).values()), 1
+    return record.config(p, run), [input_shape(p, run.test)], len(run.train)
 
 
 def input_shape(p, version):
@@ -44,12 +46,11 @@ def compute():
     """{config file name: its corpus, sizes, the proposed model's input and every training run with its FLOPs}."""
     plan = {}
     for config in sorted((ROOT / "configs").glob("paper-*.yaml")):
-        p = params.load(config)
-        p["data"]["root"] = "/nowhere"  # no corpus is read: its size comes from its class counts
+        p = plan.params_without_data(config)  # no corpus is read: its size comes from its class counts
         corpus = params.get(p, "data.corpus")
         n = sum(CORPORA[corpus].counts.values())
         runs = []
-        for name, run in experiments.planned(ROOT / "dvc.yaml", config):
+        for name, run in plan.planned(ROOT / "dvc.yaml", config):
             cfg, shapes, versions = run_of(p, run)
             train, test = clip_flops(cfg.model, tuple(shapes))
             runs.append({"stage": name, "architecture": cfg.model.architecture, "channel_scale": cfg.model.channel_scale,

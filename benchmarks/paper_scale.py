@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecaser.runtime import device, keep_freed_memory
+from ecaser.infra.runtime import device, keep_freed_memory
 from table import show
 from train_step import counted, model, step_fn
 

@@ -58,7 +58,7 @@ def main():
         noop = dvc(repo, "repro")
         forced = dvc(repo, "repro", "--force", "--single-item", STAGE)
         check = dvc(repo, "repro", "--single-item", STAGE)
-        imports = statistics.median(timed(repo, sys.executable, "-c", "import ecaser.stage")[0]
+        imports = statistics.median(timed(repo, sys.executable, "-c", "import ecaser.training.record")[0]
                                     for _ in range(RUNS))
     work = forced - check - imports
     show("Pipeline (seconds; params.yaml's demo in a temporary copy)", ["what", "s", "share of the stage"], [
@@ -66,7 +66,7 @@ def main():
         ["no-op `dvc repro`", f"{noop:.1f}", ""],
         [f"one training stage, `dvc repro --force --single-item {STAGE}`", f"{forced:.1f}", "100%"],
         ["  DVC's own work (the same stage, up to date)", f"{check:.1f}", f"{check / forced:.0%}"],
-        ["  process start-up and imports (`import ecaser.stage`)", f"{imports:.1f}", f"{imports / forced:.0%}"],
+        ["  process start-up and imports (`import ecaser.training.record`)", f"{imports:.1f}", f"{imports / forced:.0%}"],
         ["  training, scoring and writing results (the rest)", f"{work:.1f}", f"{work / forced:.0%}"],
     ])
 

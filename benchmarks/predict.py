@@ -3,7 +3,7 @@ at a time, and what an hour of audio costs, on one thread. A window's cost is it
 every fold model; the figures include reading the WAV and finding its silences.
 
 The model is params.yaml's proposed one (model.channel_scale, eca.*, cv.folds fold models, STFT model.version,
-data.segment_s) with random weights, saved by predict.save as training saves it. The recording is a WAV of
+data.segment_s) with random weights, saved by models.bundle.save as training saves it. The recording is a WAV of
 MINUTES of noise bursts and pauses at 16 kHz, so that reading, silence detection and windowing are timed with
 the model, at predict's default hop of half a window. The machine is shared and noisy, so the batch sizes are
 timed in alternating rounds and each figure is the median. A second table is the paper's n = 4 model with 5
@@ -18,7 +18,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from ecaser import corpora, models, params, predict
+from ecaser.data import corpora
+from ecaser import models
+from ecaser.models.bundle import save as save_model
+from ecaser.infra import params
+from ecaser.commands import predict
 from table import show
 
 MINUTES, PAPER_MINUTES, SR, ROUNDS = 10, 2, 16000, 2
@@ -35,12 +39,12 @@ def recording(path, minutes):
 
 def bundle(path, p, channel_scale, n_folds):
     torch.manual_seed(0)
-    spec = models.cnn(corpora.classes(params.data(p)["corpus"]), channel_scale, params.get(p, "model.base_channels"),
+    spec = models.cnn(corpora.classes(corpora.data(p)["corpus"]), channel_scale, params.get(p, "model.base_channels"),
                       "eca", params.get(p, "eca.blocks"), params.get(p, "eca.kernel"))
     stft = params.stft_version(p, params.get(p, "model.version"))
     folds = [{"state_dict": spec.build().state_dict(), "mean": [torch.full((stft["n_mels"], 1), -40.0)],
               "std": [torch.full((stft["n_mels"], 1), 15.0)]} for _ in range(n_folds)]
-    predict.save(path, spec, folds, stft, params.get(p, "data.segment_s"), "benchmark", params.get(p, "model.version"))
+    save_model(path, spec, folds, stft, params.get(p, "data.segment_s"), "benchmark", params.get(p, "model.version"))
     return predict.Predictor(path)
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecaser.runtime import keep_freed_memory
-from ecaser.training import Inputs
+from ecaser.infra.runtime import keep_freed_memory
+from ecaser.training.loop import Inputs
 from table import show
 from train_step import BATCH, model, step_fn
 

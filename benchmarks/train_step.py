@@ -17,9 +17,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ecaser import models
-from ecaser.losses import FocalLoss
-from ecaser.runtime import keep_freed_memory, set_precision
-from ecaser.training import autocast, heads
+from ecaser.training.losses import FocalLoss
+from ecaser.infra.runtime import keep_freed_memory
+from ecaser.training.loop import set_precision
+from ecaser.training.loop import autocast, heads
 from table import show
 
 BATCH, MM_SIZE, MM_RUNS = 36, 2048, 5

@@ -18,8 +18,8 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from ecaser import dataset
-from ecaser.cli import MODEL, main
+from ecaser.data import dataset
+from ecaser.commands.cli import MODEL, main
 
 EMOTIONS = ["anger", "sadness", "happiness", "neutral", "fear", "boredom"]
 PAUSES_S = [0.5, 0.5, 4.0, 0.5, 0.5, 0.0]  # after each clip

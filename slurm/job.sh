@@ -1,5 +1,5 @@
 #!/bin/bash
-# One job of `python -m ecaser slurm-grid` (src/ecaser/slurm.py says how the three fit together):
+# One job of `python -m ecaser slurm-grid` (src/ecaser/commands/slurm.py says how the three fit together):
 #   job.sh inputs STAGE...  make STAGEs in a scratch checkout and push them with their run-cache
 #   job.sh train STAGE...   array task i: the same for the i-th STAGE
 #   job.sh report           in the submitting checkout: every stage restored from the remote, and the report

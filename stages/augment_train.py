@@ -11,8 +11,8 @@ descending ECA run at augment.final_size, the paper's final method and `python -
 import json
 from pathlib import Path
 
-from ecaser import atomic, params
-from ecaser.errors import InputError, exit_on_input_error
+from ecaser.infra import atomic, params
+from ecaser.infra.errors import InputError, exit_on_input_error
 
 MODELS = {"cnn": "augment_cnn", "eca": "augment_eca"}
 

@@ -1,13 +1,14 @@
 """Stage `corpus` (always re-run, cheap): data/corpus/fingerprint.tsv, the files of the corpus with their digests."""
 
-from ecaser import fingerprint, params
-from ecaser.errors import exit_on_input_error
+from ecaser.data import corpora, fingerprint
+from ecaser.infra import params
+from ecaser.infra.errors import exit_on_input_error
 
 
 @exit_on_input_error
 def main():
     p = params.load()
-    data = params.data(p)
+    data = corpora.data(p)
     n = fingerprint.write(data["corpus"], data["root"], params.get(p, "data.fingerprint"), csv=data["csv"])
     print(f"{data['corpus']}: {n} files fingerprinted")
 

@@ -1,5 +1,5 @@
 """Stage `cross_corpus@NAME`: the paper's final model scored on the corpus cross_corpus.targets.NAME names, over
-the classes the two corpora share (src/ecaser/cross_corpus.py says how).
+the classes the two corpora share (src/ecaser/evaluation/cross_corpus.py says how).
 
     python stages/cross_corpus.py NAME
 
@@ -9,8 +9,10 @@ and metrics/cross_corpus/NAME.json.
 
 import sys
 
-from ecaser import cross_corpus, params
-from ecaser.errors import InputError, exit_on_input_error
+from ecaser.data import corpora
+from ecaser.evaluation import cross_corpus
+from ecaser.infra import params
+from ecaser.infra.errors import InputError, exit_on_input_error
 
 MODEL = "models/eca_augmented.pt"
 
@@ -20,7 +22,7 @@ def main(args):
     if len(args) != 1:
         raise InputError("usage: python stages/cross_corpus.py NAME (a key of cross_corpus.targets)")
     name, p = args[0], params.load()
-    result = cross_corpus.score(MODEL, params.cross_corpus_target(p, name), int(params.get(p, "data.seed")),
+    result = cross_corpus.score(MODEL, corpora.target(p, name), int(params.get(p, "data.seed")),
                                 params.positive(p, "cross_corpus.resamples", int), f"results/cross_corpus/{name}",
                                 f"metrics/cross_corpus/{name}.json")
     s = result["scores"]

@@ -1,7 +1,8 @@
 """Stage `dslstm_features`: data/segments/audio.npy -> data/dslstm/ (the DS-LSTM baseline's three input arrays)."""
 
-from ecaser import dataset, dslstm_features, params
-from ecaser.errors import exit_on_input_error
+from ecaser.data import dataset, dslstm_features
+from ecaser.infra import params
+from ecaser.infra.errors import exit_on_input_error
 
 
 @exit_on_input_error

@@ -5,8 +5,9 @@
 Writes metrics/summary.json, plots/*.png and reports/report.md; reads metrics/ and results/ of the training stages.
 """
 
-from ecaser import params, report
-from ecaser.errors import exit_on_input_error
+from ecaser.infra import params
+from ecaser import report
+from ecaser.infra.errors import exit_on_input_error
 
 
 @exit_on_input_error

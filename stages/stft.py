@@ -2,8 +2,9 @@
 
 import sys
 
-from ecaser import features, params
-from ecaser.errors import exit_on_input_error
+from ecaser.data import features
+from ecaser.infra import params
+from ecaser.infra.errors import exit_on_input_error
 
 
 @exit_on_input_error

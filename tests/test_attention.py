@@ -1,13 +1,18 @@
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from ecaser.errors import InputError
+from ecaser.infra.errors import InputError
+from ecaser.models.registry import ATTENTION
+from ecaser.training import experiments, plan
 from ecaser.models.attention import CBAM, ECA, MHSA, SE, STC, AreaAttention, HeadFusion, adaptive_kernel
 from ecaser.models.cnn import CNN
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def sigmoid(z):
@@ -314,6 +319,7 @@ def test_new_modules_inside_the_cnn(kind):
     assert out.shape == (2, 4) and torch.isfinite(out).all()
 
 
-def test_unknown_attention_lists_the_new_modules():
-    with pytest.raises(InputError, match="head_fusion, stc, got 'bam'"):
-        CNN(4, 1, 16, attention_blocks=(6,), attention="bam")
+def test_an_unknown_attention_type_is_refused_listing_the_registry():
+    p = plan.params_without_data(REPO / "params.yaml")
+    with pytest.raises(InputError, match=f"'attention.types' entries must be one of {', '.join(ATTENTION)}, got 'bam'"):
+        experiments.define(p, "train_attention", ["bam"])

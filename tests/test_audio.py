@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ecaser import audio
-from ecaser.errors import InputError
+from ecaser.data import audio
+from ecaser.infra.errors import InputError
 
 
 @pytest.mark.parametrize(

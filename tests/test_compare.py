@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from ecaser import compare, metrics
-from ecaser.cli import main as cli
-from ecaser.errors import InputError
+from ecaser.commands import compare
+from ecaser.evaluation import metrics
+from ecaser.commands.cli import main as cli
+from ecaser.infra.errors import InputError
 
 CLASSES = ["anger", "sadness", "neutral"]
 

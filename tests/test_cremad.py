@@ -2,9 +2,9 @@ import pandas as pd
 import pytest
 from corpus_fixtures import CREMAD_WAV, make_cremad, write_wav
 
-from ecaser import corpora, fingerprint
-from ecaser.corpora import cremad
-from ecaser.errors import InputError
+from ecaser.data import corpora, fingerprint
+from ecaser.data.corpora import cremad
+from ecaser.infra.errors import InputError
 
 COLUMNS = ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
 # make_cremad worked out by hand: sex from VideoDemographics.csv, 1076_MTI_SAD_XX left out, AudioMP3/ not read.

@@ -11,8 +11,13 @@ from scipy import stats as scipy_stats
 from test_predict import STFT, by_hand
 from test_report import augment, write_tree
 
-from ecaser import corpora, cross_corpus, emotions, metrics, models, params, predict, report, stats
-from ecaser.errors import InputError
+from ecaser.data import corpora, emotions
+from ecaser.evaluation import cross_corpus, metrics, stats
+from ecaser import models, report
+from ecaser.models.bundle import save as save_model
+from ecaser.infra import params
+from ecaser.commands import predict
+from ecaser.infra.errors import InputError
 
 RAVDESS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
 CREMA_D = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
@@ -120,7 +125,7 @@ def test_the_speaker_bootstrap_needs_two_speakers():
 ])
 def test_a_bad_target_is_refused_naming_its_key(target, message):
     with pytest.raises(InputError, match=message):
-        params.cross_corpus_target({"cross_corpus": {"targets": {"t": target}}}, "t")
+        corpora.target({"cross_corpus": {"targets": {"t": target}}}, "t")
 
 
 def bundle(path, classes, corpus):
@@ -128,7 +133,7 @@ def bundle(path, classes, corpus):
     torch.manual_seed(0)
     fold = {"state_dict": spec.build().state_dict(), "mean": [torch.full((64, 1), -40.0)],
             "std": [torch.full((64, 1), 15.0)]}
-    predict.save(path, spec, [fold], STFT, 3.0, corpus, "v3")
+    save_model(path, spec, [fold], STFT, 3.0, corpus, "v3")
     return spec, [fold]
 
 

@@ -22,7 +22,10 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's determin
 if not torch.cuda.is_available():
     pytest.skip("no CUDA: the cuda tests run on a GPU (make gpu-check)", allow_module_level=True)
 
-from ecaser import models, runtime, training  # noqa: E402 (after the skip: nothing to import without CUDA)
+from ecaser import models
+from ecaser.models.registry import ATTENTION
+from ecaser.infra import runtime
+from ecaser.training import loop
 
 pytestmark = pytest.mark.cuda
 CUDA, CPU = torch.device("cuda"), torch.device("cpu")
@@ -51,12 +54,12 @@ def config(**changes):
     settings = dict(model=models.cnn(CLASSES, 1, 16, "eca", (5, 6), 3), epochs=2, batch_size=8, lr=1e-3, lr_decay=1.0,
                     focal_gamma=1.0, weighted=True, folds=5, repeats=1, protocol="stratified", seed=0,
                     precision="float32")
-    return training.Config(**{**settings, **changes})
+    return loop.Config(**{**settings, **changes})
 
 
 def five_folds(monkeypatch, width, manifest, feats):
     monkeypatch.setenv("ECASER_PARALLEL_FOLDS", str(width))
-    return training.cross_validate(manifest, [(feats,), (feats + np.float16(1),)], (feats,), config())
+    return loop.cross_validate(manifest, [(feats,), (feats + np.float16(1),)], (feats,), config())
 
 
 def test_folds_one_at_a_time_equal_five_side_by_side_under_deterministic_algorithms(monkeypatch, record_property):
@@ -85,7 +88,7 @@ def test_the_resident_gather_equals_the_memory_mapped_one(tmp_path):
     mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
     versions = [(mapped,), (mapped[:, ::-1],)]
     y = np.arange(len(feats)) % len(CLASSES)
-    host, device = training.Inputs(versions, y, CPU), training.Inputs(versions, y, CUDA, resident=True)
+    host, device = loop.Inputs(versions, y, CPU), loop.Inputs(versions, y, CUDA, resident=True)
     rows = np.array([3, 17, 0, 39, 8, 21])
     host_stats, device_stats = host.normaliser(rows), device.normaliser(rows)
     for (m, s), (dm, ds) in zip(host_stats, device_stats):
@@ -98,7 +101,7 @@ def test_the_resident_gather_equals_the_memory_mapped_one(tmp_path):
     assert torch.equal(target, dtarget.cpu()) and torch.equal(x[0], dx[0].cpu())  # the same IEEE operations
 
 
-@pytest.mark.parametrize("kind", [*models.ATTENTION, "dslstm"])
+@pytest.mark.parametrize("kind", [*ATTENTION, "dslstm"])
 def test_every_attention_module_and_the_dslstm_train_under_bf16(kind):
     torch.manual_seed(0)
     if kind == "dslstm":
@@ -109,13 +112,13 @@ def test_every_attention_module_and_the_dslstm_train_under_bf16(kind):
         net = models.cnn(CLASSES, 1, 16, kind, (5, 6) if kind != "area" else (6,), 3).build()
         net = net.to(CUDA, memory_format=torch.channels_last)
         inputs = [torch.randn(4, 1, 64, 64, device=CUDA)]
-    runtime.set_precision("bfloat16")
+    loop.set_precision("bfloat16")
     with torch.autocast("cuda", dtype=torch.bfloat16):
-        logits = training.heads(net(*inputs))
+        logits = loop.heads(net(*inputs))
     sum(out.float().square().mean() for out in logits).backward()
-    runtime.set_precision("float32")
+    loop.set_precision("float32")
     with torch.no_grad():
-        reference = training.heads(net(*inputs))
+        reference = loop.heads(net(*inputs))
     for out, want in zip(logits, reference):
         assert torch.isfinite(out).all()
         torch.testing.assert_close(out.float(), want, rtol=0.1, atol=0.1)
@@ -139,10 +142,10 @@ def test_float32_on_cuda_matches_the_cpu_within_the_stated_tolerance(architectur
         cpu_net = models.cnn(CLASSES, 1, 16, "eca", (5, 6), 3).build()
         inputs = [torch.randn(4, 1, 64, 64)]
     cuda_net = copy.deepcopy(cpu_net).to(CUDA)
-    runtime.set_precision("float32")
+    loop.set_precision("float32")
     results = []
     for net, dev in ((cpu_net, CPU), (cuda_net, CUDA)):
-        logits = training.heads(net(*(x.to(dev) for x in inputs)))
+        logits = loop.heads(net(*(x.to(dev) for x in inputs)))
         sum(out.square().mean() for out in logits).backward()
         results.append(([out.detach().cpu() for out in logits],
                         {name: p.grad.cpu() for name, p in net.named_parameters()}))
@@ -159,7 +162,7 @@ def test_float32_on_cuda_matches_the_cpu_within_the_stated_tolerance(architectur
 
 HOLD = """
 import sys
-from ecaser import runtime
+from ecaser.infra import runtime
 print(runtime.device("cuda:0"), flush=True)
 sys.stdin.readline()
 """
@@ -191,10 +194,10 @@ def test_a_training_step_makes_the_host_wait_for_the_device_nowhere(record_prope
     manifest, feats = corpus(clips=80)
     y = manifest["label_index"].to_numpy()
     dev = runtime.device()
-    train = training.Inputs([(feats,)], y, dev, resident=True)
-    test = training.Inputs([(feats,)], y, dev, resident=True)
+    train = loop.Inputs([(feats,)], y, dev, resident=True)
+    test = loop.Inputs([(feats,)], y, dev, resident=True)
     rows = np.arange(80)
-    run = training.fit_fold(config(epochs=2), train, test, y, rows[:64], rows[64:], 1, progress_bar())
+    run = loop.fit_fold(config(epochs=2), train, test, y, rows[:64], rows[64:], 1, progress_bar())
     next(run)  # the first step: cuDNN's and cuBLAS's set-up
     steps = 64 // 8 - 2  # the rest of the first epoch but its last step, after which the epoch ends
     torch.cuda.synchronize()

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ecaser import audio, dataset, segments
-from ecaser.cli import main as cli
-from ecaser.errors import InputError
+from ecaser.data import audio, dataset, segments
+from ecaser.commands.cli import main as cli
+from ecaser.infra.errors import InputError
 
 
 def data(corpus, root, segment_s=1.0):

@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from ecaser import runtime
+from ecaser.infra import runtime
 
 FORK = multiprocessing.get_context("fork")  # the children only lock files and sleep: no torch after the fork
 PATIENCE = 20  # seconds before a test gives up on something it waits for

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecaser import cli, experiments
+from ecaser.commands import cli
+from ecaser.training import plan
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))]
@@ -49,7 +50,7 @@ def pipeline():
     """(stage names and their foreach / matrix groups, output paths), under params.yaml and each paper config."""
     names, outs = set(), set()
     for params_file in [REPO / "params.yaml", *sorted((REPO / "configs").glob("*.yaml"))]:
-        for name, _, paths in experiments.resolved(REPO / "dvc.yaml", params_file):
+        for name, _, paths in plan.resolved(REPO / "dvc.yaml", params_file):
             names |= {name, name.split("@")[0]}
             outs.update(paths)
     return names, outs
@@ -261,5 +262,5 @@ def test_what_exists_is_not_reported():
                       "dvc repro train_cnn_sweep train_eca_kernels@v8-7 stft@v1  # a group, a paper-scale cell",
                       "make grid JOBS=4", "python docs/predict_timeline.py --model models/eca.pt", "```",
                       "`stft.versions.v3.overlap_ms`, `cv.protocol: speaker`, `results/eca/proposed/config.json`,",
-                      "`experiments.planned` (a function, not a key), `stages/train.py`, [plots](plots/fig6_channel_scale.png)"])
+                      "`plan.planned` (a function, not a key), `stages/train.py`, [plots](plots/fig6_channel_scale.png)"])
     assert problems("README.md", text) == []

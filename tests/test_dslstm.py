@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from ecaser import dslstm_features, features
-from ecaser.errors import InputError
+from ecaser.data import dataset, dslstm_features, features
+from ecaser.infra.errors import InputError
 from ecaser.models.dslstm import DSLSTM, DualSequenceLSTM, DualSequenceLSTMCell
 
 SR = 16000
@@ -192,16 +192,17 @@ def test_opensmile_mfccs_against_their_definition(clips, ours):
 def test_compute_writes_what_load_reads(clips, ours, tmp_path):
     audio = np.concatenate([clips, clips[:1]])
     dslstm_features.compute(audio, SR, batch_size=2, out_dir=tmp_path, device_name="cpu")
-    arrays = dslstm_features.load(3, tmp_path)
+    arrays = dataset.load_dslstm(3, tmp_path)
+    assert tuple(dslstm_features.STREAMS) == dataset.DSLSTM_STREAMS  # training reads them in the order written
     for array, name in zip(arrays, ("mfcc", "fine", "coarse")):
         assert isinstance(array, np.memmap) and array.dtype == np.float16
         expected = np.concatenate([ours[name], ours[name][:1]])
         np.testing.assert_allclose(array.astype(np.float32), expected, rtol=1e-3, atol=1e-4)
     with pytest.raises(InputError, match="mfcc.npy: shape"):
-        dslstm_features.load(4, tmp_path)
+        dataset.load_dslstm(4, tmp_path)
     (tmp_path / "coarse.npy").unlink()
     with pytest.raises(InputError, match=r"coarse.npy: features not found \(run `dvc repro dslstm_features`\)"):
-        dslstm_features.load(3, tmp_path)
+        dataset.load_dslstm(3, tmp_path)
 
 
 def test_bf16_autocast_keeps_both_recurrences_in_float32_and_trains():

@@ -4,9 +4,9 @@ import pytest
 import soundfile as sf
 from corpus_fixtures import make_emodb
 
-from ecaser import corpora
-from ecaser.corpora import emodb
-from ecaser.errors import InputError
+from ecaser.data import corpora
+from ecaser.data.corpora import emodb
+from ecaser.infra.errors import InputError
 
 COLUMNS = ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
 # The emodb_root fixture, worked out by hand from the file names and the corpus documentation.

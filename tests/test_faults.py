@@ -31,8 +31,10 @@ import torch
 from corpus_fixtures import write_wav
 from test_pipeline import clone, dvc, set_params, template  # noqa: F401 (template: the fixture)
 
-from ecaser import atomic, checkpoint, models, training
-from ecaser.errors import DiskFull, InputError
+from ecaser.infra import atomic
+from ecaser.training import checkpoint, loop
+from ecaser import models
+from ecaser.infra.errors import DiskFull, InputError
 
 HOOK = Path(__file__).with_name("fault_hook")
 RESUMABLE = {"train.epochs": 3}  # epochs to resume from (test_pipeline's FAST trains one)
@@ -264,7 +266,7 @@ def test_an_injected_enospc_is_one_error_naming_file_and_bytes_and_leaves_nothin
 
 def test_a_checkpoint_never_resumes_a_run_whose_numbers_would_differ(tmp_path):
     spec = models.cnn(range(4), 1, 4, None, (), None)
-    cfg = training.Config(spec, 2, 4, 1e-3, 1.0, 1.0, True, 2, 1, "stratified", 0, "float32")
+    cfg = loop.Config(spec, 2, 4, 1e-3, 1.0, 1.0, True, 2, 1, "stratified", 0, "float32")
     features = tmp_path / "v8.npy"
     np.save(features, np.zeros((8, 4, 5), np.float16))
     manifest = pd.DataFrame({"id": list("abcdefgh"), "label_index": [0, 1, 2, 3] * 2})
@@ -274,8 +276,8 @@ def test_a_checkpoint_never_resumes_a_run_whose_numbers_would_differ(tmp_path):
 
     first = key()
     assert key() == first
-    assert key(cfg=training.Config(spec, 3, 4, 1e-3, 1.0, 1.0, True, 2, 1, "stratified", 0, "float32")) != first
-    assert key(cfg=training.Config(models.cnn(range(4), 1, 4, "eca", (5, 6), 3), 2, 4, 1e-3, 1.0, 1.0, True, 2, 1,
+    assert key(cfg=loop.Config(spec, 3, 4, 1e-3, 1.0, 1.0, True, 2, 1, "stratified", 0, "float32")) != first
+    assert key(cfg=loop.Config(models.cnn(range(4), 1, 4, "eca", (5, 6), 3), 2, 4, 1e-3, 1.0, 1.0, True, 2, 1,
                                    "stratified", 0, "float32")) != first
     assert key(manifest=manifest.assign(label_index=[0, 1, 2, 3, 3, 2, 1, 0])) != first
     later = features.stat().st_mtime_ns + 10**9
@@ -285,7 +287,7 @@ def test_a_checkpoint_never_resumes_a_run_whose_numbers_would_differ(tmp_path):
 
 def test_checkpoints_are_off_at_0_and_a_bad_interval_is_refused(monkeypatch):
     monkeypatch.setenv("ECASER_CHECKPOINT_EVERY", "0")
-    assert checkpoint.Run.of(None, [], (), None) is None
+    assert checkpoint.Checkpoints.of(None, [], (), None) is None
     monkeypatch.setenv("ECASER_CHECKPOINT_EVERY", "-1")
     with pytest.raises(InputError, match="ECASER_CHECKPOINT_EVERY must be an integer >= 0, got '-1'"):
-        checkpoint.Run.of(None, [], (), None)
+        checkpoint.Checkpoints.of(None, [], (), None)

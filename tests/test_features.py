@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from ecaser import features, params
+from ecaser.data import features
+from ecaser.infra import params
 
 SR = 16000
 P = params.load(Path(__file__).resolve().parents[1] / "params.yaml")

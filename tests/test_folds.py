@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecaser.errors import InputError
-from ecaser.folds import split
+from ecaser.infra.errors import InputError
+from ecaser.training.folds import split
 
 
 def manifest(sessions, speakers_per_session, classes=4, seed=0, empty_session=np.nan):

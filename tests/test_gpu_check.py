@@ -104,7 +104,7 @@ def test_grid_hours_are_projected_from_the_measured_rates():
 
 @pytest.mark.pipeline
 def test_the_committed_plan_is_what_dvc_and_the_configs_give_now():
-    """benchmarks/paper_plan.json, carried to machines without DVC, against experiments.planned and torch's flop
+    """benchmarks/paper_plan.json, carried to machines without DVC, against plan.planned and torch's flop
     counter now: a changed config, stage or model fails here until `python benchmarks/paper_plan.py` rewrites it."""
     import paper_plan
 

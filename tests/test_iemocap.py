@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from ecaser import corpora
-from ecaser.corpora import iemocap
-from ecaser.errors import InputError
+from ecaser.data import corpora
+from ecaser.data.corpora import iemocap
+from ecaser.infra.errors import InputError
 
 COLUMNS = ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
 WAV1 = "Session1/sentences/wav"

@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ecaser.errors import InputError
-from ecaser.losses import FocalLoss, class_weights
+from ecaser.infra.errors import InputError
+from ecaser.training.losses import FocalLoss, class_weights
 
 LOGITS = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-2.0, 3.0, 0.0], [1.0, 1.0, 4.0]])
 LABELS = np.array([0, 2, 0, 1])

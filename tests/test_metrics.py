@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from ecaser.errors import InputError
-from ecaser.metrics import confusion, interval, recall, scores, summarise
+from ecaser.infra.errors import InputError
+from ecaser.evaluation.metrics import confusion, interval, recall, scores, summarise
 
 T_975_5 = 2.570582  # textbook two-sided 95 % critical value of Student's t, 5 dof
 

@@ -6,8 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from ecaser.errors import InputError
-from ecaser.models import cnn, summary
+from ecaser.infra.errors import InputError
+from ecaser.models import attention, cnn, registry, summary
+from ecaser.report import collect
+from ecaser.training import experiments, plan
 from ecaser.models.attention import ECA, MHSA, adaptive_kernel
 from ecaser.models.cnn import CNN
 
@@ -52,10 +54,56 @@ def test_eca_matches_hand_computation():
     assert not eca.weights.requires_grad
 
 
-@pytest.mark.parametrize("kernel", [0, -3, 4, 6.0, "7"])
+@pytest.mark.parametrize("kernel", [0, -3, 4, 6.0, "7", True])
 def test_eca_rejects_bad_kernel(kernel):
-    with pytest.raises(InputError, match="eca.kernel"):
+    with pytest.raises(ValueError, match="an ECA kernel must be an odd integer"):
         ECA(kernel)
+
+
+@pytest.mark.parametrize("family, items, key", [
+    ("train_eca", [], "eca.kernel"),
+    ("train_eca_kernels", ["v8", "4"], "eca_kernels.kernels"),
+    ("train_eca_blocks", ["6", "4"], "eca_blocks.kernels"),
+])
+def test_a_bad_kernel_is_refused_naming_the_key_it_was_set_in(family, items, key):
+    p = plan.params_without_data(REPO / "params.yaml")
+    p["eca"]["kernel"] = 4
+    with pytest.raises(InputError, match=f"params: '{key}' must be an odd integer >= 1, got"):
+        experiments.define(p, family, items)
+
+
+@pytest.mark.parametrize("family, items, key", [("train_attention", ["gate"], "attention.types"),
+                                                ("train_eca_blocks", ["7", "7"], "eca_blocks.last"),
+                                                ("train_cnn_sweep", ["v8", "x"], "sweep.channel_scales")])
+def test_other_bad_items_name_their_key(family, items, key):
+    with pytest.raises(InputError, match=f"params: '{key}'"):
+        experiments.define(plan.params_without_data(REPO / "params.yaml"), family, items)
+
+
+class Gate(nn.Module):
+    """A toy attention module: a learned sigmoid gate per channel."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.gate = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        return x * self.gate.sigmoid()[:, None, None]
+
+
+def test_a_new_attention_module_is_its_class_a_registry_line_and_params(monkeypatch):
+    """The bar of one concept, one place: nothing else is edited for the CNN to train it and the report to name it."""
+    monkeypatch.setattr(attention, "Gate", Gate, raising=False)
+    monkeypatch.setitem(registry.ATTENTION, "gate", registry.Module("Gate", "channel gate"))
+    p = plan.params_without_data(REPO / "params.yaml")
+    p["attention"]["types"] = ["gate"]
+    run = experiments.define(p, "train_attention", ["gate"])
+    model = run.model.build()
+    gated = [number for number, block in enumerate(model.blocks, start=1)
+             if isinstance(getattr(block, "attention", None), Gate)]
+    assert gated == list(p["eca"]["blocks"])
+    assert model(torch.zeros(2, 64, 40)).shape == (2, len(run.model.classes))
+    assert collect.describe(collect.config_of(run)).endswith("+ channel gate (blocks 5, 6)")
 
 
 def test_adaptive_kernel_is_eca_nets_rule():
@@ -91,9 +139,7 @@ def test_he_initialisation():
     "kwargs, key",
     [({"channel_scale": 0}, "model.channel_scale"),
      ({"attention_blocks": (0, 5)}, "eca.blocks"),
-     ({"attention_blocks": (7,)}, "eca.blocks"),
-     ({"attention_blocks": (5, 6), "eca_kernel": 4}, "eca.kernel"),
-     ({"attention_blocks": (6,), "eca_kernel": -1}, "eca.kernel")],
+     ({"attention_blocks": (7,)}, "eca.blocks")],
 )
 def test_cnn_rejects_bad_params(kwargs, key):
     with pytest.raises(InputError, match=key) as error:
@@ -132,7 +178,7 @@ def test_flops_of_the_cnn_by_hand():
 
 
 def test_model_summary_command_prints_the_papers_parameter_count(capsys):
-    from ecaser.cli import main
+    from ecaser.commands.cli import main
 
     main(["model-summary", "--params", str(REPO / "params.yaml"), "--channel-scale", "4", "--classes", "4",
           "--blocks", "5", "6",
@@ -142,7 +188,7 @@ def test_model_summary_command_prints_the_papers_parameter_count(capsys):
 
 
 def test_model_summary_refuses_a_malformed_input_size(capsys):
-    from ecaser.cli import main
+    from ecaser.commands.cli import main
 
     with pytest.raises(SystemExit):
         main(["model-summary", "--input", "64by601"])

@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecaser import params
-from ecaser.errors import InputError
+from ecaser.data import corpora
+from ecaser.infra import params
+from ecaser.infra.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 REPO_PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -53,12 +54,12 @@ def test_overlap_not_below_window_is_refused(overlap):
 )
 def test_invalid_data_params_name_the_key(key, value, message):
     with pytest.raises(InputError, match=message):
-        params.data(edited(key, value))
+        corpora.data(edited(key, value))
 
 
 def test_real_corpus_needs_a_root():
     with pytest.raises(InputError, match="'data.root' must name the emodb folder"):
-        params.data(edited("data.corpus", "emodb"))
+        corpora.data(edited("data.corpus", "emodb"))
 
 
 def test_missing_key_is_named():

@@ -11,8 +11,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from ecaser import audio, models, predict
-from ecaser.cli import main as cli
+from ecaser.data import audio
+from ecaser import models
+from ecaser.models.bundle import save as save_model
+from ecaser.commands import predict
+from ecaser.commands.cli import main as cli
 
 CLASSES = ["anger", "sadness", "neutral"]
 STFT = {"win_length": 400, "hop_length": 160, "n_fft": 512, "n_mels": 64, "sample_rate": 16000}
@@ -28,7 +31,7 @@ def bundle(tmp_path_factory):
         folds.append({"state_dict": spec.build().state_dict(), "mean": [torch.full((64, 1), -40.0 + seed)],
                       "std": [torch.full((64, 1), 15.0)]})
     path = tmp_path_factory.mktemp("models") / "eca.pt"
-    predict.save(path, spec, folds, STFT, 3.0, "synthetic-emodb", "v3")
+    save_model(path, spec, folds, STFT, 3.0, "synthetic-emodb", "v3")
     return path, spec, folds
 
 
@@ -36,7 +39,7 @@ def test_the_same_model_saves_to_the_same_bytes(bundle, tmp_path):
     """dvc.lock records a model file's MD5: saved twice, elsewhere, under another name, it must not change."""
     path, spec, folds = bundle
     again = tmp_path / "other" / "copy.pt"
-    predict.save(again, spec, folds, STFT, 3.0, "synthetic-emodb", "v3")
+    save_model(again, spec, folds, STFT, 3.0, "synthetic-emodb", "v3")
     assert again.read_bytes() == path.read_bytes()
 
 

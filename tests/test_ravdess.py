@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from corpus_fixtures import RAVDESS_SONG, RAVDESS_SPEECH, make_ravdess, write_wav
 
-from ecaser import corpora, fingerprint
-from ecaser.corpora import ravdess
-from ecaser.errors import InputError
+from ecaser.data import corpora, fingerprint
+from ecaser.data.corpora import ravdess
+from ecaser.infra.errors import InputError
 
 COLUMNS = ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
 # make_ravdess's speech files worked out by hand: emotion field 01-08, odd actors male; the song files left out.
@@ -59,7 +59,7 @@ def test_the_fingerprint_covers_speech_and_song_and_no_debris(root):
 
 
 def test_count_table_and_manifest_command(root, tmp_path, capsys):
-    from ecaser import cli
+    from ecaser.commands import cli
 
     cli.main(["manifest", "--corpus", "ravdess", "--root", str(root), "--out", str(tmp_path / "m.csv")])
     out = capsys.readouterr().out.splitlines()

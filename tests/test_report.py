@@ -1,4 +1,4 @@
-"""The report stage on fake results trees written by the training stages' own code (stage.run).
+"""The report stage on fake results trees written by the training stages' own code (record.run).
 
 Only the training itself is faked: a run's `quality` decides how many clips of each class it gets right,
 so the tests know which run is best without training anything.
@@ -16,8 +16,11 @@ import pytest
 import yaml
 from scipy import stats as scipy_stats
 
-from ecaser import corpora, dataset, dslstm_features, experiments, metrics, models, report, stage, stats, training
-from ecaser.corpora import ravdess
+from ecaser.data import corpora, dataset
+from ecaser.training import experiments, record, loop
+from ecaser.evaluation import metrics, stats
+from ecaser import models, report
+from ecaser.data.corpora import ravdess
 from ecaser.report import collect, figures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,6 +30,7 @@ COUNTS = [12, 8, 6, 4]  # clips per class; unequal, so UA and WA differ
 def params(corpus):
     p = yaml.safe_load((REPO / "params.yaml").read_text())
     p["data"].update(corpus=corpus, root="corpus")  # a real corpus needs a root; nothing here reads it
+    p["data"]["classes"] = list(corpora.classes(corpus))  # as the segments' manifest would give them: there is none
     p["cv"]["folds"], p["train"]["epochs"] = 2, 2
     return p
 
@@ -37,7 +41,7 @@ def manifest(classes):
 
 
 def fake_cross_validate(quality):
-    """training.cross_validate's outputs for a run that gets a share `quality` of each class right in fold 1,
+    """loop.cross_validate's outputs for a run that gets a share `quality` of each class right in fold 1,
     0.2 less in fold 2, and 0.1 more at epoch 1 than at the last epoch (so the best test epoch is epoch 1)."""
 
     def cross_validate(rows, train_features, test_features, cfg, checkpoints=None):
@@ -55,29 +59,29 @@ def fake_cross_validate(quality):
         predictions = pd.DataFrame({"id": rows["id"], "repeat": 1, "fold": fold, "true": y, "pred": final})
         predictions[[f"p_{c}" for c in cfg.model.classes]] = np.eye(len(cfg.model.classes))[final]
         summary = metrics.summarise([{k: fold_curves[-1][k] for k in metrics.SUMMARY} for fold_curves in curves])
-        summary["best_test_epoch"] = training.best_test_epoch(curves)
-        summary["best_epoch_each"] = training.best_epoch_each(curves)
+        summary["best_test_epoch"] = loop.best_test_epoch(curves)
+        summary["best_epoch_each"] = loop.best_epoch_each(curves)
         rng = np.random.default_rng(0)
         model = cfg.model
         width = (model.base_channels or 0) * (model.channel_scale or 0)
         blocks = model.attention_blocks if model.attention == "eca" else ()
         eca = {b: {c: rng.uniform(size=width * b).tolist() for c in model.classes} for b in blocks}
-        return training.Result(predictions, summary, curves, eca, fold_models=[])
+        return loop.Result(predictions, summary, curves, eca, fold_models=[])
 
     return cross_validate
 
 
 def write_tree(root, corpus, classes, runs):
-    """Run stage.run for each (family, run, quality, keyword arguments) with the training faked."""
+    """Run record.run for each (family, run, quality, keyword arguments) with the training faked."""
     p = params(corpus)
+    p["data"]["classes"] = list(classes)  # as a manifest of these classes would give them, training and report alike
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        mp.setattr(corpora, "classes", lambda corpus, *table: classes)
         mp.setattr(dataset, "load_manifest", lambda: manifest(classes))
         mp.setattr(dataset, "load_features", lambda version, n: np.zeros((n, 64, 40), np.float16))
-        mp.setattr(dslstm_features, "load", lambda n: tuple(np.zeros((n, d, t), np.float16) for d, t in DSLSTM_INPUTS))
+        mp.setattr(dataset, "load_dslstm", lambda n: tuple(np.zeros((n, d, t), np.float16) for d, t in DSLSTM_INPUTS))
         for family, name, quality, kw in runs:
-            mp.setattr(training, "cross_validate", fake_cross_validate(quality))
+            mp.setattr(loop, "cross_validate", fake_cross_validate(quality))
             if family == "dslstm":
                 run = experiments.train_dslstm(p)
             else:
@@ -85,7 +89,7 @@ def write_tree(root, corpus, classes, runs):
                 model = models.cnn(classes, kw.get("channel_scale", 1), 16, kw.get("attention", "eca"),
                                    kw.get("attention_blocks", ()), kw.get("eca_kernel", 7))
                 run = experiments.Run(model, tuple(train), train[0], kw.get("loss", "focal"))
-            stage.run(p, run, f"results/{family}/{name}", f"metrics/{family}/{name}.json")
+            record.run(p, run, f"results/{family}/{name}", f"metrics/{family}/{name}.json")
     return p
 
 
@@ -165,7 +169,7 @@ def test_summary_holds_the_runs_own_numbers(full):
 
 
 def test_every_figure_is_a_readable_png(full):
-    for name in figures.FIGURES:
+    for name in (figure.file for figure in figures.FIGURES):
         image = matplotlib.image.imread(full / "plots" / name)
         assert image.ndim == 3 and min(image.shape[:2]) > 100, name
     assert not list((full / "plots").glob(".*.tmp"))
@@ -195,7 +199,7 @@ def test_report_states_the_setup_and_puts_the_papers_emodb_numbers_beside_ours(f
     assert "chosen on test scores" in text and "Skipped" not in text
     choices = text.split("## Where the paper is silent: our choices")[1].split("\n## ")[0]
     assert "- **Scored epoch:** the last one" in choices and "- **Adam:** learning rate" in choices
-    for name in figures.FIGURES:
+    for name in (figure.file for figure in figures.FIGURES):
         assert f"](../plots/{name})" in text
 
 
@@ -427,7 +431,7 @@ def test_every_comparison_of_the_paper_is_tested_with_holm_within_its_table(full
 
 def test_the_report_command_prints_where_the_report_is_and_its_opening_lines(full, capsys, tmp_path):
     """What `make repro` ends with: the path, then the report up to its first section, the claims' count in it."""
-    from ecaser.cli import main as cli
+    from ecaser.commands.cli import main as cli
 
     cli(["report", "--root", str(full)])
     out = capsys.readouterr().out.splitlines()

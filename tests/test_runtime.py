@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ecaser import progress, runtime
-from ecaser.errors import InputError
+from ecaser.infra import progress, runtime
+from ecaser.infra.errors import InputError
 
 X86_AVX2 = Path("/proc/cpuinfo").is_file() and " avx2" in Path("/proc/cpuinfo").read_text()
 CONV = "import ecaser, torch; torch.nn.Conv2d(16, 16, 3)(torch.randn(2, 16, 32, 32))"  # big enough for oneDNN

@@ -2,9 +2,10 @@ import pandas as pd
 import pytest
 from corpus_fixtures import SAVEE, make_savee, write_wav
 
-from ecaser import corpora, fingerprint, folds
-from ecaser.corpora import savee
-from ecaser.errors import InputError
+from ecaser.data import corpora, fingerprint
+from ecaser.training import folds
+from ecaser.data.corpora import savee
+from ecaser.infra.errors import InputError
 
 COLUMNS = ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
 # make_savee worked out by hand: the code is the name without its digits (sa, su are not s), ids carry the speaker.

@@ -4,9 +4,9 @@ import pytest
 from scipy.special import betainc
 from scipy.stats import binomtest, ttest_1samp
 
-from ecaser import stats
-from ecaser.errors import InputError
-from ecaser.metrics import interval, scores
+from ecaser.evaluation import stats
+from ecaser.infra.errors import InputError
+from ecaser.evaluation.metrics import interval, scores
 
 # textbook two-sided 95 % critical values of Student's t
 T_975 = {4: 2.776445}

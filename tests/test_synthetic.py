@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecaser.corpora import emodb, iemocap, synthetic
-from ecaser.errors import InputError
+from ecaser.data.corpora import emodb, iemocap, synthetic
+from ecaser.infra.errors import InputError
 
 COUNTS = {
     "emodb": {"anger": 127, "boredom": 81, "fear": 69, "happiness": 71, "sadness": 62, "disgust": 46, "neutral": 79},

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from corpus_fixtures import TABLE_CSV, TABLE_WAV, make_table
 
-from ecaser import corpora, fingerprint, params
-from ecaser.errors import InputError
+from ecaser.data import corpora, fingerprint
+from ecaser.infra import params
+from ecaser.infra.errors import InputError
 
 COLUMNS = ["id", "speaker", "gender", "session", "label", "label_index", "source", "duration_s"]
 

@@ -3,9 +3,10 @@ import shutil
 import pytest
 from corpus_fixtures import TESS, TESS_DIR, make_tess, write_wav
 
-from ecaser import corpora, fingerprint, folds
-from ecaser.corpora import tess
-from ecaser.errors import InputError
+from ecaser.data import corpora, fingerprint
+from ecaser.training import folds
+from ecaser.data.corpora import tess
+from ecaser.infra.errors import InputError
 
 
 @pytest.fixture

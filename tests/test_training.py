@@ -1,12 +1,17 @@
 """Cross-validated training on a tiny random corpus: coverage, determinism, ECA weights, bad input."""
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tqdm import tqdm
 
-from ecaser import dslstm_features, experiments, models, stage, training
-from ecaser.errors import InputError
+from ecaser.data import dslstm_features
+from ecaser.training import experiments, record, loop
+from ecaser import models
+from ecaser.infra.errors import InputError
 
 CLASSES = ["a", "b", "c"]
 
@@ -34,12 +39,12 @@ def config(architecture="cnn", attention_blocks=(5, 6), **changes):
              else models.cnn(CLASSES, 1, 16, "eca", attention_blocks, 3))
     settings = dict(epochs=2, batch_size=8, lr=1e-3, lr_decay=1.0, focal_gamma=1.0, weighted=True, folds=2,
                     repeats=1, protocol="stratified", seed=0, precision="float32")
-    return training.Config(model, **{**settings, **changes})
+    return loop.Config(model, **{**settings, **changes})
 
 
 def test_every_clip_is_predicted_once_by_the_fold_that_held_it_out(corpus):
     manifest, feats = corpus
-    result = training.cross_validate(manifest, [(feats,)], (feats,), config())
+    result = loop.cross_validate(manifest, [(feats,)], (feats,), config())
     predictions, summary, curves = result.predictions, result.summary, result.curves
     assert sorted(predictions["id"]) == list(manifest["id"])
     assert set(predictions["fold"]) == {1, 2}
@@ -57,7 +62,7 @@ def test_every_clip_is_predicted_once_by_the_fold_that_held_it_out(corpus):
 
 def test_eca_weights_are_averaged_per_class(corpus):
     manifest, feats = corpus
-    eca = training.cross_validate(manifest, [(feats,)], (feats,), config()).eca_weights
+    eca = loop.cross_validate(manifest, [(feats,)], (feats,), config()).eca_weights
     assert set(eca) == {5, 6}
     assert set(eca[5]) == set(CLASSES) and len(eca[5]["a"]) == 80 and len(eca[6]["b"]) == 96
     assert all(0 < w < 1 for w in eca[6]["c"])
@@ -65,18 +70,18 @@ def test_eca_weights_are_averaged_per_class(corpus):
 
 def test_same_seed_same_numbers_bit_for_bit(corpus):
     manifest, feats = corpus
-    first = training.cross_validate(manifest, [(feats,)], (feats,), config())
-    second = training.cross_validate(manifest, [(feats,)], (feats,), config())
+    first = loop.cross_validate(manifest, [(feats,)], (feats,), config())
+    second = loop.cross_validate(manifest, [(feats,)], (feats,), config())
     pd.testing.assert_frame_equal(first.predictions, second.predictions, check_exact=True)
     assert first.summary == second.summary and first.curves == second.curves
-    other = training.cross_validate(manifest, [(feats,)], (feats,), config(seed=1))
+    other = loop.cross_validate(manifest, [(feats,)], (feats,), config(seed=1))
     assert not other.predictions.equals(first.predictions)
 
 
 def test_repeats_add_other_splits_and_leave_the_first_repeat_as_it_was(corpus):
     manifest, feats = corpus
-    once = training.cross_validate(manifest, [(feats,)], (feats,), config(epochs=1))
-    twice = training.cross_validate(manifest, [(feats,)], (feats,), config(epochs=1, repeats=2))
+    once = loop.cross_validate(manifest, [(feats,)], (feats,), config(epochs=1))
+    twice = loop.cross_validate(manifest, [(feats,)], (feats,), config(epochs=1, repeats=2))
     p = twice.predictions
     assert sorted(p["fold"].unique()) == [1, 2, 3, 4] and list(p.groupby("repeat")["fold"].unique().map(list)) == [
         [1, 2], [3, 4]]
@@ -97,7 +102,7 @@ def test_features_of_different_shapes_are_refused(tmp_path, monkeypatch):
     np.save("data/features/v1.npy", np.zeros((4, 64, 301), np.float16))
     np.save("data/features/v2.npy", np.zeros((4, 64, 300), np.float16))
     with pytest.raises(InputError, match="must share a shape.*v1: \\(4, 64, 301\\), v2: \\(4, 64, 300\\)"):
-        stage.features(["v1"], "v2", 4)
+        record.features(["v1"], "v2", 4)
 
 
 @pytest.mark.parametrize(
@@ -121,7 +126,7 @@ def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
     manifest, feats = corpus
     versions = [(feats,), (feats + np.float16(1),), (feats + np.float16(2),)]  # three distinguishable "versions"
     batches, tests = [], []  # (version, row) examples of every training batch; (inputs, examples) of each prediction
-    batch, predict = training.Inputs.batch, training.predict
+    batch, predict = loop.Inputs.batch, loop.predict
 
     def record_batch(inputs, examples, stats):
         if inputs.versions is versions:
@@ -132,9 +137,9 @@ def test_augmentation_adds_versions_to_training_folds_only(corpus, monkeypatch):
         tests.append((inputs, examples))
         return predict(model, inputs, examples, *args)
 
-    monkeypatch.setattr(training.Inputs, "batch", record_batch)
-    monkeypatch.setattr(training, "predict", record_predict)
-    training.cross_validate(manifest, versions, versions[0], config(epochs=1, attention_blocks=()))
+    monkeypatch.setattr(loop.Inputs, "batch", record_batch)
+    monkeypatch.setattr(loop, "predict", record_predict)
+    loop.cross_validate(manifest, versions, versions[0], config(epochs=1, attention_blocks=()))
     assert len(tests) == 2
     steps = len(batches) // 2  # one epoch of 36 examples in batches of 8, per fold
     for fold, (inputs, test_examples) in enumerate(tests):
@@ -160,12 +165,40 @@ def test_folds_taking_turns_compute_what_each_fold_computes_alone(corpus, archit
     runs = {}
     for width in (1, 2, 3):
         monkeypatch.setenv("ECASER_PARALLEL_FOLDS", str(width))
-        runs[width] = training.cross_validate(manifest, train, test, config(architecture, folds=3))
+        runs[width] = loop.cross_validate(manifest, train, test, config(architecture, folds=3))
     for width in (2, 3):
         pd.testing.assert_frame_equal(runs[width].predictions, runs[1].predictions, check_exact=True)
         assert runs[width].curves == runs[1].curves and runs[width].eca_weights == runs[1].eca_weights
         for alone, beside in zip(runs[1].fold_models, runs[width].fold_models):
             assert all(torch.equal(alone["state_dict"][k], v) for k, v in beside["state_dict"].items())
+
+
+@pytest.mark.parametrize("variable, value", [("ECASER_PARALLEL_FOLDS", "3"), ("ECASER_RESIDENT", "1")])
+def test_opt_in_gpu_mechanisms_change_no_number_on_the_cpu(corpus, monkeypatch, variable, value):
+    """What lets runtime.py stay out of the training stages' deps (tests/test_wiring.py): folds side by side and
+    resident features train exactly the models of the default path, whose numbers the CPU tests check."""
+    manifest, feats = corpus
+    train, test = [(feats,), (feats + np.float16(1),)], (feats,)
+    default = loop.cross_validate(manifest, train, test, config(folds=3))
+    monkeypatch.setenv(variable, value)
+    opted = loop.cross_validate(manifest, train, test, config(folds=3))
+    pd.testing.assert_frame_equal(opted.predictions, default.predictions, check_exact=True)
+    assert opted.curves == default.curves and opted.eca_weights == default.eca_weights
+
+
+def test_progress_bars_change_no_number(corpus, monkeypatch):
+    """What lets progress.py stay out of the training stages' deps: a run drawing its bar (forced on, as on a
+    terminal) trains what a run without one trains."""
+    manifest, feats = corpus
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    quiet = loop.cross_validate(manifest, [(feats,)], (feats,), config())
+    monkeypatch.delenv("TQDM_DISABLE")
+    drawn = io.StringIO()
+    monkeypatch.setattr(loop.progress, "bar", lambda *a, **k: tqdm(*a, disable=False, file=drawn, **k))
+    loud = loop.cross_validate(manifest, [(feats,)], (feats,), config())
+    assert "epoch" in drawn.getvalue()
+    pd.testing.assert_frame_equal(loud.predictions, quiet.predictions, check_exact=True)
+    assert loud.curves == quiet.curves
 
 
 def test_take_turns_interleaves_steps_and_keeps_the_order_of_results():
@@ -176,7 +209,7 @@ def test_take_turns_interleaves_steps_and_keeps_the_order_of_results():
         return name
 
     log = []
-    results = training.take_turns([run("a", 3), run("b", 1), run("c", 2)], 2, torch.device("cpu"))
+    results = loop.take_turns([run("a", 3), run("b", 1), run("c", 2)], 2, torch.device("cpu"))
     assert results == ["a", "b", "c"]
     # b ends on its second turn and c takes its place beside a
     assert log == [("a", 0), ("b", 0), ("a", 1), ("a", 2), ("c", 0), ("c", 1)]
@@ -192,7 +225,7 @@ def test_features_resident_on_the_device_give_the_batches_of_the_memory_maps(cor
     stats = [(torch.full((64, 1), 0.5), torch.full((64, 1), 2.0)), (torch.zeros(64, 1), torch.ones(64, 1))]
     examples = np.array([(1, 3), (0, 3), (1, 0), (0, 23), (1, 17)])
     cpu = torch.device("cpu")
-    mapped_inputs, resident = training.Inputs(versions, y, cpu), training.Inputs(versions, y, cpu, resident=True)
+    mapped_inputs, resident = loop.Inputs(versions, y, cpu), loop.Inputs(versions, y, cpu, resident=True)
     assert isinstance(resident.index(examples), torch.Tensor)
     (x, target), (x_resident, target_resident) = (mapped_inputs.batch(examples, stats),
                                                  resident.batch(resident.index(examples), stats))
@@ -209,8 +242,8 @@ def test_the_normaliser_of_resident_features_is_the_host_ones(corpus):
     versions = [(feats, feats[:, ::-1] * np.float16(3)), (feats + np.float16(1), feats[:, ::-1])]
     rows = np.array([20, 1, 5, 2, 7, 11, 13, 3])
     cpu, y = torch.device("cpu"), np.zeros(24, np.int64)
-    host = training.Inputs(versions, y, cpu).normaliser(rows, chunk=3)
-    device = training.Inputs(versions, y, cpu, resident=True).normaliser(rows, chunk=3)
+    host = loop.Inputs(versions, y, cpu).normaliser(rows, chunk=3)
+    device = loop.Inputs(versions, y, cpu, resident=True).normaliser(rows, chunk=3)
     for stream in range(2):
         x = np.concatenate([v[stream][rows] for v in versions]).astype(np.float64)
         mean, std = x.mean(axis=(0, 2))[:, None], x.std(axis=(0, 2))[:, None]

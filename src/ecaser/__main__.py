@@ -1,3 +1,3 @@
-from ecaser.cli import main
+from .commands.cli import main
 
 main()

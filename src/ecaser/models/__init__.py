@@ -8,7 +8,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from .cnn import ATTENTION, BLOCKS, CNN
+from .cnn import BLOCKS, CNN
 from .dslstm import DSLSTM
 
 
@@ -24,7 +24,7 @@ class Spec:
     classes: tuple
     channel_scale: int | None = None
     base_channels: int | None = None
-    attention: str | None = None  # a key of ATTENTION, after each of attention_blocks
+    attention: str | None = None  # a key of registry.ATTENTION, after each of attention_blocks
     attention_blocks: tuple = ()
     eca_kernel: int | str | None = None  # an odd int, or "adaptive" for ECA-Net's rule per block width
 

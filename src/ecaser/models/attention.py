@@ -12,7 +12,9 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from ..errors import InputError
+from ..infra.errors import InputError
+from .registry import ATTENTION
+
 
 
 def adaptive_kernel(channels, gamma=2, b=1):
@@ -23,6 +25,11 @@ def adaptive_kernel(channels, gamma=2, b=1):
     """
     t = int(abs((math.log2(channels) + b) / gamma))
     return t if t % 2 else t + 1
+
+
+def odd_kernel(kernel):
+    """Whether `kernel` is a kernel an ECA block can centre on its channel: an odd integer >= 1."""
+    return isinstance(kernel, int) and not isinstance(kernel, bool) and kernel >= 1 and kernel % 2 == 1
 
 
 class ECA(nn.Module):
@@ -36,8 +43,8 @@ class ECA(nn.Module):
 
     def __init__(self, kernel):
         super().__init__()
-        if not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
-            raise InputError(f"params: 'eca.kernel' must be an odd integer >= 1, got {kernel!r}")
+        if not odd_kernel(kernel):
+            raise ValueError(f"an ECA kernel must be an odd integer >= 1, got {kernel!r}")
         self.conv = nn.Conv1d(1, 1, kernel, padding=kernel // 2, bias=False)
         self.weights = None
 
@@ -245,3 +252,12 @@ class STC(nn.Module):
         spectral = self.spectral(x.mean(dim=3))[:, :, :, None]  # [B, 1, F, 1]
         temporal = self.temporal(x.mean(dim=2))[:, :, None, :]  # [B, 1, 1, T]
         return x * (1 + (channel + spectral + temporal).sigmoid())
+
+
+
+def build(kind, channels, eca_kernel):
+    """The attention module `kind` (a key of registry.ATTENTION) for a block of `channels`."""
+    cls = globals()[ATTENTION[kind].cls]
+    if cls is ECA:
+        return ECA(adaptive_kernel(channels) if eca_kernel == "adaptive" else eca_kernel)
+    return cls(channels)

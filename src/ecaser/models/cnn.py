@@ -4,21 +4,10 @@ from collections import OrderedDict
 
 from torch import nn
 
-from ..errors import InputError
+from ..infra.errors import InputError
 from . import attention as modules
 
 BLOCKS = 6
-ATTENTION = {"eca": modules.ECA, "se": modules.SE, "cbam": modules.CBAM, "mhsa": modules.MHSA,
-             "area": modules.AreaAttention, "head_fusion": modules.HeadFusion, "stc": modules.STC}
-
-
-def attention_module(kind, channels, eca_kernel):
-    """The attention module of one block: the paper's ECA, or one of the modules Table 5 compares it with."""
-    if kind not in ATTENTION:
-        raise InputError(f"params: 'attention.types' entries must be one of {', '.join(ATTENTION)}, got {kind!r}")
-    if kind == "eca":
-        return modules.ECA(modules.adaptive_kernel(channels) if eca_kernel == "adaptive" else eca_kernel)
-    return ATTENTION[kind](channels)
 
 
 class CNN(nn.Module):
@@ -34,7 +23,7 @@ class CNN(nn.Module):
     batch norm scale and shift 2 * 1344 = 2,688; Linear(384, 384) 147,840; Linear(384, 4) 1,540;
     ECA 2 * 7 = 14; total 2,734,482, exactly the paper's figure (running BN statistics are buffers).
 
-    attention: the module after each of attention_blocks, a key of ATTENTION.
+    attention: the module after each of attention_blocks, a key of registry.ATTENTION.
     eca_kernel: an odd int for every chosen block, or "adaptive" for ECA-Net's rule per block width.
     """
 
@@ -50,7 +39,7 @@ class CNN(nn.Module):
         for block, (c_in, c_out) in enumerate(zip([1, *widths], widths), start=1):
             layers = OrderedDict(conv=nn.Conv2d(c_in, c_out, 3, padding=1), bn=nn.BatchNorm2d(c_out), relu=nn.ReLU())
             if block in attention_blocks:
-                layers["attention"] = attention_module(attention, c_out, eca_kernel)
+                layers["attention"] = modules.build(attention, c_out, eca_kernel)
             layers["pool"] = nn.AvgPool2d(2, 2) if block < BLOCKS else nn.AdaptiveAvgPool2d(1)
             self.blocks.append(nn.Sequential(layers))
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1], widths[-1]), nn.Linear(widths[-1], classes))

@@ -7,8 +7,8 @@ Reads only what the training stages wrote under root (metrics/, results/), so te
 
 from pathlib import Path
 
-from .. import atomic
-from ..metrics import KEYS
+from ..infra import atomic
+from ..evaluation.metrics import KEYS
 from . import collect, figures, markdown
 
 SWEEPS = ("cnn_sweep", "eca_kernels", "eca_blocks", "augment_cnn", "augment_eca")

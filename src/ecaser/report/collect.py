@@ -14,16 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import emotions, experiments, metrics, models
-from ..errors import InputError
-from ..metrics import KEYS
+from ..data import emotions
+from ..training import experiments
+from ..evaluation import metrics
+from .. import models
+from ..models.registry import ATTENTION, label
+from ..infra.errors import InputError
+from ..evaluation.metrics import KEYS
 from . import paper
 
 FAMILIES = ("cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "attention", "augment_cnn",
             "augment_eca", "dslstm")
 TABLE4 = ("cnn/focal", "eca_original/adaptive", "eca/proposed", "dslstm/published")
-ATTENTION = {"eca": "ECA", "se": "SE", "cbam": "CBAM", "mhsa": "MHSA", "area": "area attention",
-             "head_fusion": "head fusion", "stc": "STC"}
 AUGMENT = {"augment_cnn": "CNN", "augment_eca": "CNN + ECA"}
 
 
@@ -58,7 +60,7 @@ def describe(config):
         kernel = f"; k = {config['eca_kernel']}" if config["attention"] == "eca" else ""
         blocks = config["attention_blocks"]
         where = f"block{'s' * (len(blocks) > 1)} {', '.join(map(str, blocks))}"
-        name += f" + {ATTENTION[config['attention']]} ({where}{kernel})"
+        name += f" + {label(config['attention'])} ({where}{kernel})"
     return name
 
 
@@ -166,7 +168,9 @@ def attention(results):
     """Table 5's rows that were trained: the proposed model's ECA run, then each other module in its place."""
     rows = [results.runs.loc["eca/proposed"]] if "eca/proposed" in results.runs.index else []
     others = results.family("attention")
-    return rows + [run for kind in ATTENTION for _, run in others[others["attention"] == kind].iterrows()]
+    order = {kind: i for i, kind in enumerate(ATTENTION)}  # the registry's order; unknown keys last
+    return rows + [run for _, run in others.sort_values("attention", key=lambda k: k.map(order).fillna(len(order)),
+                                                         kind="stable").iterrows()]
 
 
 def augmentation_runs(results):

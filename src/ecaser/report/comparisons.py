@@ -8,9 +8,11 @@ each with the direction the paper reports: "supported" means the difference lies
 opposite, and otherwise this run cannot tell the two apart.
 """
 
-from .. import compare, stats
+from ..commands import compare
+from ..evaluation import stats
 from . import paper
-from .collect import ATTENTION, augmentation_runs, natural
+from ..models.registry import label
+from .collect import augmentation_runs, natural
 
 # (claim, run A, run B, +1 if the paper has A above B, -1 below); runs as collect.Results.run takes them
 CLAIMS = [
@@ -98,6 +100,6 @@ def families(results, p):
             if run["channel_scale"] == scale],
         "Fig. 10-11: each augmentation size against none (K = 1)": steps,
         "Table 5: each attention module against ECA": [
-            (ATTENTION[run["attention"]], run, eca) for _, run in modules.iterrows()],
+            (label(run["attention"]), run, eca) for _, run in modules.iterrows()],
     }
     return {heading: tested(results, rows) for heading, rows in pairs.items()}

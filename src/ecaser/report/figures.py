@@ -4,6 +4,8 @@ Error bars are the folds' population std, the spread metrics.summarise reports, 
 interval, so every figure agrees with the tables beside it.
 """
 
+from collections import namedtuple
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,7 +13,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from .. import atomic, metrics
+from ..infra import atomic
+from ..evaluation import metrics
 from .collect import attention, augmentation, natural, systems
 
 matplotlib.use("Agg")  # files only: no display, and no GUI toolkit to import
@@ -197,20 +200,34 @@ def training_curves(p, results):
     return fig
 
 
-FIGURES = {
-    "fig6_channel_scale.png": channel_scale,
-    "fig7_original_eca.png": original_eca,
-    "fig8_eca_kernel.png": eca_kernel,
-    "fig9_eca_blocks.png": eca_blocks,
-    "fig10_ascending.png": ascending,
-    "fig11_descending.png": descending,
-    "fig12_confusion.png": confusion_plain,
-    "fig13_confusion.png": confusion_augmented,
-    "confusion_baselines.png": confusion_baselines,
-    "fig14_eca_block5.png": eca_block5,
-    "fig15_eca_block6.png": eca_block6,
-    "training_curves.png": training_curves,
-}
+Figure = namedtuple("Figure", ["file", "draw", "heading", "families", "tables"])
+# Every figure, in the report's order: its file under plots/, the function that draws it (None where its runs are
+# missing), the report's heading over it, the run families it needs, and whether their run tables follow it. The
+# report reads this list and nothing else, so a new figure is a function and a line here.
+FIGURES = [
+    Figure("fig6_channel_scale.png", channel_scale, "Fig. 6: channel scale and STFT version (CNN, no attention)",
+           ["cnn_sweep"], True),
+    Figure("fig7_original_eca.png", original_eca, "Fig. 7: with and without the original ECA, by STFT version",
+           ["eca_original", "cnn_sweep"], False),
+    Figure("fig8_eca_kernel.png", eca_kernel, "Fig. 8: ECA kernel and STFT version", ["eca_kernels"], True),
+    Figure("fig9_eca_blocks.png", eca_blocks, "Fig. 9: ECA position (last K blocks) and kernel", ["eca_blocks"], True),
+    Figure("fig10_ascending.png", ascending, "Fig. 10: multi-STFT augmentation, ascending",
+           ["augment_cnn", "augment_eca"], False),
+    Figure("fig11_descending.png", descending, "Fig. 11: multi-STFT augmentation, descending",
+           ["augment_cnn", "augment_eca"], True),
+    Figure("fig12_confusion.png", confusion_plain,
+           "Fig. 12: confusion matrices of CNN and CNN + ECA, without augmentation", ["cnn_sweep", "eca"], False),
+    Figure("fig13_confusion.png", confusion_augmented,
+           "Fig. 13: confusion matrices of CNN and CNN + ECA, with STFT augmentation (descending)",
+           ["augment_cnn", "augment_eca"], False),
+    Figure("confusion_baselines.png", confusion_baselines,
+           "Confusion matrices of the DS-LSTM and the attention modules", ["dslstm", "attention"], False),
+    Figure("fig14_eca_block5.png", eca_block5,
+           "Fig. 14: ECA channel weights per emotion, block 5 (with STFT augmentation)", ["augment_eca"], False),
+    Figure("fig15_eca_block6.png", eca_block6,
+           "Fig. 15: ECA channel weights per emotion, block 6 (with STFT augmentation)", ["augment_eca"], False),
+    Figure("training_curves.png", training_curves, "Training curves (proposed model and CNN)", ["cnn", "eca"], False),
+]
 
 
 def draw(p, results, out):
@@ -220,12 +237,12 @@ def draw(p, results, out):
     """
     written = []
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
-        for name, figure in FIGURES.items():
-            fig = figure(p, results)
+        for figure in FIGURES:
+            fig = figure.draw(p, results)
             if fig is None:
-                (out / name).unlink(missing_ok=True)
+                (out / figure.file).unlink(missing_ok=True)
                 continue
-            atomic.save_figure(out / name, fig, dpi=120, bbox_inches="tight")
+            atomic.save_figure(out / figure.file, fig, dpi=120, bbox_inches="tight")
             plt.close(fig)
-            written.append(name)
+            written.append(figure.file)
     return written

@@ -2,34 +2,13 @@
 
 import pandas as pd
 
-from ..metrics import KEYS
-from . import comparisons, paper
+from ..evaluation.metrics import KEYS
+from . import comparisons, figures, paper
 from .collect import ablation, attention, cross_corpus, natural, systems
 
 OPTIMISTIC = "ACC, best epoch on the test fold (optimistic; not our protocol)"
 OPTIMISTIC_ALL = "UA / WA / ACC, best epoch on the test fold (optimistic; not our protocol)"
 EACH = "UA / WA / ACC, UA and WA each at its own best test epoch (the DS-LSTM authors' protocol)"
-# (heading, figure, families it needs, whether their run tables follow)
-SECTIONS = [
-    ("Fig. 6: channel scale and STFT version (CNN, no attention)", "fig6_channel_scale.png", ["cnn_sweep"], True),
-    ("Fig. 7: with and without the original ECA, by STFT version", "fig7_original_eca.png",
-     ["eca_original", "cnn_sweep"], False),
-    ("Fig. 8: ECA kernel and STFT version", "fig8_eca_kernel.png", ["eca_kernels"], True),
-    ("Fig. 9: ECA position (last K blocks) and kernel", "fig9_eca_blocks.png", ["eca_blocks"], True),
-    ("Fig. 10: multi-STFT augmentation, ascending", "fig10_ascending.png", ["augment_cnn", "augment_eca"], False),
-    ("Fig. 11: multi-STFT augmentation, descending", "fig11_descending.png", ["augment_cnn", "augment_eca"], True),
-    ("Fig. 12: confusion matrices of CNN and CNN + ECA, without augmentation", "fig12_confusion.png",
-     ["cnn_sweep", "eca"], False),
-    ("Fig. 13: confusion matrices of CNN and CNN + ECA, with STFT augmentation (descending)", "fig13_confusion.png",
-     ["augment_cnn", "augment_eca"], False),
-    ("Confusion matrices of the DS-LSTM and the attention modules", "confusion_baselines.png",
-     ["dslstm", "attention"], False),
-    ("Fig. 14: ECA channel weights per emotion, block 5 (with STFT augmentation)", "fig14_eca_block5.png",
-     ["augment_eca"], False),
-    ("Fig. 15: ECA channel weights per emotion, block 6 (with STFT augmentation)", "fig15_eca_block6.png",
-     ["augment_eca"], False),
-    ("Training curves (proposed model and CNN)", "training_curves.png", ["cnn", "eca"], False),
-]
 BEST = "chosen on test scores, as the paper chose it: optimistic"
 # What the paper leaves unsaid and this repository had to choose: (topic, our choice and why). The README lists them.
 CHOICES = [
@@ -306,6 +285,6 @@ def render(p, results, written):
              *systems_table(p, results), *attention_table(p, results), *cross_corpus_section(results),
              *claims_section,
              *comparisons_section(comparisons.families(results, p)), *choices_section()]
-    for heading, figure, families, tables in SECTIONS:
-        lines += section(p, results, written, heading, figure, families, tables)
+    for figure in figures.FIGURES:
+        lines += section(p, results, written, figure.heading, figure.file, figure.families, figure.tables)
     return "\n".join(lines)
