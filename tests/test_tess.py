@@ -22,6 +22,8 @@ def test_labels_come_from_the_file_name_not_the_folder(root):
         "OAF_dime_happy": "happiness", "OAF_goose_ps": "pleasant_surprise", "OAF_wife_sad": "sadness",
         "OAF_youth_neutral": "neutral", "YAF_back_angry": "anger", "YAF_chalk_fear": "fear",
         "YAF_goose_ps": "pleasant_surprise", "YAF_wife_sad": "sadness", "YAF_youth_neutral": "neutral"}
+    assert dict(rows["text"]) == {i: i.split("_")[1] for i in rows.index}  # the word: both speakers say each
+    assert sorted(set(rows["text"])) == ["back", "bean", "chalk", "dime", "goose", "wife", "youth"]
     assert dict(rows["source"]) == {path.rsplit("/", 1)[1][:-4]: path for path in TESS}
     assert set(rows["speaker"]) == {"OAF", "YAF"} and set(rows["gender"]) == {"f"} and set(rows["session"]) == {""}
     assert dict(rows["duration_s"]) == pytest.approx({path.rsplit("/", 1)[1][:-4]: s for path, s in TESS.items()},
