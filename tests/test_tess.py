@@ -52,7 +52,7 @@ def test_a_name_that_does_not_parse_is_named(root, name):
 def test_two_speakers_cannot_give_five_speaker_folds_and_the_error_says_what_would(root):
     rows = corpora.manifest("tess", root)
     with pytest.raises(InputError, match=r"'cv.folds' \(5\) exceeds the 2 speaker groups that cv.protocol speaker "
-                       r"holds out whole: set cv.folds to at most 2 \(2: leave one out\) or cv.protocol to "
+                       r"holds out whole: set cv.folds to at most 2 \(2: leave one out\) or cv.protocol to text or "
                        r"stratified$"):
         folds.split(rows, 5, "speaker", 0)
     for train, test in folds.split(rows, 2, "speaker", 0):

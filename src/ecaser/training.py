@@ -38,6 +38,8 @@ class Config:
     protocol: str
     seed: int
     precision: str  # float32, or bfloat16 autocast: it changes the numbers, so it is part of the cache key
+    fold_file: str | None = None  # cv.protocol file: the CSV of each clip's fold (cv.fold_file)
+    fold_file_md5: str | None = None  # its content, so that an edited fold file is another run (and checkpoint)
 
     def record(self):
         """The settings as config.json keeps them beside the model's Spec."""
@@ -261,7 +263,8 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     y = manifest["label_index"].to_numpy()
     # repeat r splits with seed + r; folds are numbered on across repeats (1..folds x repeats), and each fold's
     # initialisation and shuffle follow from its number, so repeat 1 is exactly the run without repeats
-    splits = [s for r in range(cfg.repeats) for s in folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed + r)]
+    splits = [s for r in range(cfg.repeats)
+              for s in folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed + r, cfg.fold_file)]
     resident = dev.type == "cuda"
     train, test = Inputs(train_features, y, dev, resident), Inputs([test_features], y, dev, resident)
     bar = progress.bar(total=len(splits) * cfg.epochs, desc="train", unit="epoch", leave=False)

@@ -2,8 +2,8 @@
 
 Columns: `file` (relative to data.root), `emotion`, `speaker`, and optionally `gender` (f/m, female/male, or
 empty), `session` and `text` (what is spoken, any name shared by the clips that say the same words; empty when
-absent: then cv.protocol text and speaker_text have nothing to hold out). Label indices must not move when a row is added, so the class order is stated in
-data.classes, or else it is the labels sorted. A table is user-made, so everything that would silently change
+absent: then cv.protocol text and speaker_text have nothing to hold out). Label indices must not move when a row
+is added, so the class order is stated in data.classes, or else it is the labels sorted. A table is user-made, so everything that would silently change
 what is trained on is an error naming its line: a missing file, an empty label or speaker, a file listed twice,
 a label outside data.classes, a stated class with no rows.
 """
