@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import folds, metrics, progress, runtime
+from . import folds, leakage, metrics, progress, runtime
 from .losses import FocalLoss, class_weights
 from .models import Spec
 
@@ -169,6 +169,7 @@ class Result:
     curves: list  # per fold, per epoch: train_loss and test UA, WA, ACC
     eca_weights: dict  # {block: {class: mean channel weights over the test clips of that class}}
     fold_models: list  # per fold: {"state_dict", "mean", "std"}, enough to predict new clips
+    audit: dict | None = None  # leakage.audit of the folds: the speakers and texts each test fold shares with training
 
 
 def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, saved=None):
@@ -292,7 +293,8 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     summary = metrics.summarise(per_fold)
     summary["best_test_epoch"] = best_test_epoch(curves)
     summary["best_epoch_each"] = best_epoch_each(curves)
-    return Result(predictions, summary, curves, eca_weights, [outcome[3] for outcome in outcomes])
+    return Result(predictions, summary, curves, eca_weights, [outcome[3] for outcome in outcomes],
+                  leakage.audit(manifest, splits))
 
 
 def best_test_epoch(curves):
