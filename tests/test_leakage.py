@@ -1,5 +1,7 @@
 """The leakage audit against counts made another way: folds from a fold column, shares from pandas."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,6 +64,13 @@ def test_random_folds_share_everything_and_say_so():
                                                       "seen in training")
 
 
+def test_folds_that_differ_are_worded_as_ranges():
+    frame = crossed()
+    fold_of = np.minimum(frame["speaker"].str[1:].astype(int).to_numpy() // 3, 2)  # 3, 3 and 4 speakers
+    assert leakage.sentence(leakage.audit(frame, splits_of(fold_of)), "speaker") == (
+        "speaker folds: 0 of 3-4 speakers and 6/6 texts of every test fold seen in training")
+
+
 def test_speaker_folds_share_no_speaker():
     frame = crossed()
     fold_of = frame["speaker"].str[1:].astype(int).to_numpy() // 2  # two speakers per fold, by hand
@@ -79,7 +88,8 @@ def test_speaker_text_folds_share_neither(n):
     result = leakage.audit(frame, folds.split(frame, n, "speaker_text", 0))
     for name in ("speakers", "texts"):
         assert result["summary"][name]["shared"]["max"] == 0 and result["summary"][name]["clips_seen_pct"]["max"] == 0
-    assert leakage.sentence(result, "speaker_text").startswith("speaker_text folds: 0/")
+    assert re.match(r"speaker_text folds: 0(/| of )\d+(-\d+)? speakers and 0(/| of )\d+(-\d+)? texts of every",
+                    leakage.sentence(result, "speaker_text"))
 
 
 def test_a_corpus_without_texts_audits_speakers_only():

@@ -56,10 +56,13 @@ def count(folds, name, measure):
 
 
 def sentence(result, protocol):
-    """One line, e.g. "random folds: 10/10 speakers and 10/10 texts of every test fold seen in training"."""
+    """One line, e.g. "random folds: 10/10 speakers and 10/10 texts of every test fold seen in training"; where the
+    folds differ, ranges: "speaker folds: 0 of 3-4 speakers and 10/10 texts of ..."."""
     folds = result["folds"]
-    parts = [f"{count(folds, name, 'shared')}/{count(folds, name, 'test')} {name}" for name in DIMENSIONS
-             if name in folds[0]]
+    parts = []
+    for name in (n for n in DIMENSIONS if n in folds[0]):
+        shared_, test = count(folds, name, "shared"), count(folds, name, "test")
+        parts.append(f"{shared_}/{test} {name}" if "-" not in shared_ + test else f"{shared_} of {test} {name}")
     line = f"{LABELS.get(protocol, protocol)} folds: {' and '.join(parts)} of every test fold seen in training"
     if "texts" not in folds[0]:
         line += " (texts unknown: the corpus does not name them)"
