@@ -28,7 +28,7 @@ def independent(frame, fold_of):
     counts = []
     for k in sorted(frame["fold"].unique()):
         test, train = frame[frame["fold"] == k], frame[frame["fold"] != k]
-        counts.append({"fold": len(counts) + 1, "test_clips": len(test), **{
+        counts.append({"fold": len(counts) + 1, "train_clips": len(train), "test_clips": len(test), **{
             name: {"test": test[column].nunique(), "shared": len(set(test[column]) & set(train[column])),
                    "clips_seen_pct": 100 * test[column].isin(train[column]).mean()}
             for name, column in (("speakers", "speaker"), ("texts", "text"))}})

@@ -35,10 +35,11 @@ def columns(manifest):
 
 
 def audit(manifest, splits):
-    """{"folds": [per fold: test clips, and per dimension test / shared / clips_seen_pct], "summary": per dimension
+    """{"folds": [per fold: training and test clips (speaker_text trains on fewer than the rest of the corpus), and
+    per dimension test / shared / clips_seen_pct], "summary": per dimension
     and measure its mean, min and max over the folds}; folds numbered from 1 as in predictions.csv."""
     values = columns(manifest)
-    folds = [{"fold": fold, "test_clips": int(len(test)),
+    folds = [{"fold": fold, "train_clips": int(len(train)), "test_clips": int(len(test)),
               **{name: shared(v, np.asarray(train), np.asarray(test)) for name, v in values.items()}}
              for fold, (train, test) in enumerate(splits, start=1)]
     summary = {name: {measure: {"mean": float(np.mean(series)), "min": float(np.min(series)),
