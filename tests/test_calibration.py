@@ -78,7 +78,8 @@ def test_temperature_undoes_a_sharpening_and_minimises_the_log_loss():
     assert calibration.scores(y, scaled)["ECE"] < calibration.scores(y, softmax(z))["ECE"]
 
 
-@pytest.mark.parametrize("y, p", [([0, 1], [0.2, 0.8]), ([0, 1, 1], [[0.5, 0.5], [0.5, 0.5]]), ([0, 2], [[1, 0], [0, 1]])])
+@pytest.mark.parametrize("y, p", [([0, 1], [0.2, 0.8]), ([0, 1, 1], [[0.5, 0.5], [0.5, 0.5]]), ([0, 2], [[1, 0], [0, 1]]),
+                                  ([0, 1], [[0.5, 0.6], [0.5, 0.5]]), ([0, 1], [[1.2, -0.2], [0.5, 0.5]])])
 def test_bad_input_is_one_line(y, p):
     with pytest.raises(InputError, match="^calibration: ") as error:
         calibration.scores(y, p)

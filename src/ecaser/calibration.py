@@ -23,13 +23,22 @@ from .errors import InputError
 BINS = 15
 
 
-def check(y_true, probs):
+def check(y_true, probs, probabilities=True):
+    """Labels and scores as arrays; probabilities must be >= 0 with rows summing to 1 (to 1e-4; float32 softmax
+    outputs are then divided by their sums, so that scikit-learn's tighter check passes)."""
     y_true, probs = np.asarray(y_true), np.asarray(probs, dtype=float)
     if probs.ndim != 2 or len(y_true) != len(probs) or not len(probs):
         raise InputError(f"calibration: need one row of class probabilities per clip, got {probs.shape} for "
                          f"{len(y_true)} labels")
     if y_true.min() < 0 or y_true.max() >= probs.shape[1]:
         raise InputError(f"calibration: labels must lie in 0..{probs.shape[1] - 1}, got {y_true.min()}..{y_true.max()}")
+    if probabilities:
+        sums = probs.sum(axis=1)
+        if (probs < 0).any() or not np.allclose(sums, 1, rtol=0, atol=1e-4):
+            worst = int(np.argmax(np.abs(sums - 1)))
+            raise InputError(f"calibration: each row must be probabilities summing to 1, row {worst} sums to "
+                             f"{sums[worst]:.6g}")
+        probs = probs / sums[:, None]
     return y_true, probs
 
 
@@ -65,7 +74,7 @@ def of_predictions(predictions, classes):
 def temperature(y_true, scores_, logits=False, bounds=(0.05, 20.0)):
     """The temperature T minimising the log loss of softmax(z / T) on held-out clips (z: logits, or the log of
     probabilities, which softmax maps back to themselves at T = 1), by scipy's bounded scalar minimisation."""
-    y_true, z = check(y_true, scores_)
+    y_true, z = check(y_true, scores_, probabilities=not logits)
     z = z if logits else np.log(np.clip(z, 1e-12, None))
     rows = np.arange(len(y_true))
 
