@@ -130,8 +130,8 @@ def training(params):
 
 def file_md5(path):
     """MD5 of cv.fold_file, None without one: training.Config holds it, so an edited fold file is another run (its
-    config.json and checkpoint digest differ), though DVC, which sees the param's path only, re-runs on it only
-    through the fold_file stage (docs/protocol.md)."""
+    config.json and checkpoint digest differ); DVC, which sees the param's path only, re-trains on an edited file
+    through the corpus stage's data/corpus/fold_file.tsv (fingerprint.write_fold_file, docs/protocol.md)."""
     if path is None:
         return None
     if not isinstance(path, str) or not Path(path).is_file():
