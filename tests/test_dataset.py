@@ -22,6 +22,8 @@ def test_emodb_segments_follow_the_manifest(emodb_root, tmp_path):
     assert clips.shape == (9, 16000) and clips.dtype == np.float32
     assert list(manifest["id"]) == sorted(manifest["id"]) == list(rows["id"])
     assert manifest.loc[0, "speaker"] == "03" and manifest.loc[0, "session"] == ""
+    # each clip's text code, read back as the string it was written
+    assert list(manifest["text"]) == ["a01", "a02", "a04", "a05", "b03", "b10", "b01", "b02", "b09"]
     # 0.5 s at 16 kHz mono: 4000 zeros, the clip, 4000 zeros
     first = clips[0]
     original, _ = sf.read(emodb_root / "wav/03a01Wa.wav", dtype="float32")
@@ -80,3 +82,11 @@ def test_manifest_command_missing_root_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.strip() == f"error: {tmp_path / 'none'}: iemocap corpus folder not found"
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_manifest_written_before_the_text_column_reads_with_empty_texts(tmp_path):
+    (tmp_path / "manifest.csv").write_text("id,speaker,gender,session,label,label_index,source,duration_s\n"
+                                           "03a01Wa,03,m,,anger,0,wav/03a01Wa.wav,0.5\n")
+    manifest = dataset.load_manifest(tmp_path / "manifest.csv")
+    assert list(manifest.columns[:5]) == ["id", "speaker", "gender", "session", "text"]
+    assert manifest.loc[0, "text"] == "" and manifest.loc[0, "speaker"] == "03"

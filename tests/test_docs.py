@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from ecaser.commands import cli
+from ecaser.data.corpora import NAMES
+from ecaser.models.registry import ATTENTION
 from ecaser.training import plan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -264,3 +266,10 @@ def test_what_exists_is_not_reported():
                       "`stft.versions.v3.overlap_ms`, `cv.protocol: speaker`, `results/eca/proposed/config.json`,",
                       "`plan.planned` (a function, not a key), `stages/train.py`, [plots](plots/fig6_channel_scale.png)"])
     assert problems("README.md", text) == []
+
+
+@pytest.mark.parametrize("page, names", [("docs/baselines.md", lambda: ATTENTION), ("docs/corpora.md", lambda: NAMES)])
+def test_every_registered_module_and_corpus_is_documented(page, names):
+    """The registries are the one list of attention modules and corpora: their pages name every entry."""
+    text = (REPO / page).read_text()
+    assert [name for name in names() if f"`{name}`" not in text and name not in text] == []

@@ -280,6 +280,10 @@ def test_a_checkpoint_never_resumes_a_run_whose_numbers_would_differ(tmp_path):
     assert key(cfg=loop.Config(models.cnn(range(4), 1, 4, "eca", (5, 6), 3), 2, 4, 1e-3, 1.0, 1.0, True, 2, 1,
                                    "stratified", 0, "float32")) != first
     assert key(manifest=manifest.assign(label_index=[0, 1, 2, 3, 3, 2, 1, 0])) != first
+    # an edited fold file (cv.protocol file) is another run, though its path is the same
+    edited = [loop.Config(spec, 2, 4, 1e-3, 1.0, 1.0, True, 2, 1, "file", 0, "float32", "folds.csv", md5)
+              for md5 in ("0f1e", "9a8b")]
+    assert len({first, *map(lambda c: key(cfg=c), edited)}) == 3
     later = features.stat().st_mtime_ns + 10**9
     os.utime(features, ns=(later, later))  # a feature file written again
     assert key() != first

@@ -2,35 +2,36 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from corpus_fixtures import write_wav
 
 from ecaser.data import corpora
 from ecaser.data.corpora import iemocap
 from ecaser.infra.errors import InputError
 
-COLUMNS = ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
+COLUMNS = ["id", "speaker", "gender", "session", "text", "label", "source", "duration_s"]
 WAV1 = "Session1/sentences/wav"
 WAV2 = "Session2/sentences/wav"
 # The iemocap_root fixture worked out by hand: improvised dialogs only, ang/sad/hap/exc/neu only, exc as happy,
 # speaker and gender from the turn's own letter.
 EXPECTED = pd.DataFrame(
     [
-        ("Ses01F_impro01_F000", "Ses01F", "f", "Ses01", "neutral",
+        ("Ses01F_impro01_F000", "Ses01F", "f", "Ses01", "impro01", "neutral",
          f"{WAV1}/Ses01F_impro01/Ses01F_impro01_F000.wav", 0.5),
-        ("Ses01F_impro01_F002", "Ses01F", "f", "Ses01", "happy",
+        ("Ses01F_impro01_F002", "Ses01F", "f", "Ses01", "impro01", "happy",
          f"{WAV1}/Ses01F_impro01/Ses01F_impro01_F002.wav", 0.8),
-        ("Ses01F_impro01_M001", "Ses01M", "m", "Ses01", "angry",
+        ("Ses01F_impro01_M001", "Ses01M", "m", "Ses01", "impro01", "angry",
          f"{WAV1}/Ses01F_impro01/Ses01F_impro01_M001.wav", 1.25),
-        ("Ses01M_impro03_F000", "Ses01F", "f", "Ses01", "sad",
+        ("Ses01M_impro03_F000", "Ses01F", "f", "Ses01", "impro03", "sad",
          f"{WAV1}/Ses01M_impro03/Ses01M_impro03_F000.wav", 1.5),
-        ("Ses01M_impro03_M000", "Ses01M", "m", "Ses01", "happy",
+        ("Ses01M_impro03_M000", "Ses01M", "m", "Ses01", "impro03", "happy",
          f"{WAV1}/Ses01M_impro03/Ses01M_impro03_M000.wav", 0.3),
-        ("Ses02F_impro02_F000", "Ses02F", "f", "Ses02", "angry",  # stereo
+        ("Ses02F_impro02_F000", "Ses02F", "f", "Ses02", "impro02", "angry",  # stereo
          f"{WAV2}/Ses02F_impro02/Ses02F_impro02_F000.wav", 1.0),
-        ("Ses02F_impro02_M000", "Ses02M", "m", "Ses02", "neutral",  # 44.1 kHz
+        ("Ses02F_impro02_M000", "Ses02M", "m", "Ses02", "impro02", "neutral",  # 44.1 kHz
          f"{WAV2}/Ses02F_impro02/Ses02F_impro02_M000.wav", 0.75),
-        ("Ses02M_impro06_F001", "Ses02F", "f", "Ses02", "happy",
+        ("Ses02M_impro06_F001", "Ses02F", "f", "Ses02", "impro06", "happy",
          f"{WAV2}/Ses02M_impro06/Ses02M_impro06_F001.wav", 0.35),
-        ("Ses02M_impro06_M000", "Ses02M", "m", "Ses02", "sad",
+        ("Ses02M_impro06_M000", "Ses02M", "m", "Ses02", "impro06", "sad",
          f"{WAV2}/Ses02M_impro06/Ses02M_impro06_M000.wav", 2.0),
     ],
     columns=COLUMNS,
@@ -82,7 +83,20 @@ def test_the_full_set_adds_the_scripted_dialogs(iemocap_root):
                 "Ses02M_script02_2_F000": "happy", "Ses02M_script02_2_M000": "happy"}
     assert set(full["id"]) == set(EXPECTED["id"]) | set(scripted)
     assert dict(zip(full["id"], full["label"])).items() >= scripted.items()
+    texts = dict(zip(full["id"], full["text"]))
+    assert [texts[turn] for turn in scripted] == ["script01_1", "script01_1", "script02_2", "script02_2"]
     assert corpora.manifest("iemocap", iemocap_root, iemocap_set="full")["id"].tolist() == sorted(full["id"])
+
+
+def test_a_take_letter_is_the_same_scenario(iemocap_root):
+    """Some dialogs were recorded in two takes (impro05a, impro05b): the same scenario, so the same text."""
+    for take in "ab":
+        dialog = f"Ses01F_impro05{take}"
+        labels = iemocap_root / "Session1" / "dialog" / "EmoEvaluation" / f"{dialog}.txt"
+        labels.write_text(f"[1.0000 - 2.0000]\t{dialog}_F000\tneu\t[2.5000, 2.5000, 2.5000]\n")
+        write_wav(iemocap_root / WAV1 / dialog / f"{dialog}_F000.wav", 0.5)
+    rows = iemocap.manifest(iemocap_root).set_index("id")
+    assert rows.loc[["Ses01F_impro05a_F000", "Ses01F_impro05b_F000"], "text"].tolist() == ["impro05", "impro05"]
 
 
 def test_an_unknown_set_is_refused(iemocap_root):

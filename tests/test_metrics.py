@@ -4,7 +4,17 @@ import pytest
 from ecaser.infra.errors import InputError
 from ecaser.evaluation.metrics import confusion, interval, recall, scores, summarise
 
-T_975_5 = 2.570582  # textbook two-sided 95 % critical value of Student's t, 5 dof
+T_975_5 = 2.570582  # textbook two-sided 95 % critical values of Student's t, 5, 2 and 1 dof
+T_975_2 = 4.302653
+T_975_1 = 12.706205
+
+
+def logit_interval(values, t):
+    """The logit-scale t-interval written out: clip to [0.1, 99.9] %, log-odds, mean +- t s / sqrt(n), back."""
+    p = np.clip(np.asarray(values, float).ravel(), 0.1, 99.9) / 100
+    z = np.log(p / (1 - p))
+    half = t * np.sqrt(((z - z.mean()) ** 2).sum() / (z.size - 1)) / np.sqrt(z.size)
+    return [100 / (1 + np.exp(-(z.mean() + s * half))) for s in (-1, 1)]
 
 # class 0: 3 of 4 right, class 1: 1 of 2, class 2: 4 of 4
 Y_TRUE = [0, 0, 0, 0, 1, 1, 2, 2, 2, 2]
@@ -27,13 +37,13 @@ def test_confusion_by_hand_with_an_absent_class():
     assert np.issubdtype(matrix.dtype, np.integer)
 
 
-def test_summarise_population_std_and_t_interval():
+def test_summarise_population_std_and_logit_interval():
     folds = [{"UA": 70.0, "WA": 80.0, "ACC": 75.0, "F1": 60.0}, {"UA": 80.0, "WA": 90.0, "ACC": 85.0, "F1": 70.0}]
     result = summarise(folds)
-    # two folds: the sample std is 10 / sqrt(2), and t(0.975, 1 dof) = 12.7062; half width = t * 10 / sqrt(2) / sqrt(2)
-    half = 12.7062047 * 10 / 2
     for key, mean in (("UA", 75.0), ("WA", 85.0), ("ACC", 80.0), ("F1", 65.0)):
-        assert result[key] == pytest.approx({"mean": mean, "std": 5.0, "low": mean - half, "high": mean + half})
+        low, high = logit_interval([mean - 5, mean + 5], T_975_1)
+        assert result[key] == pytest.approx({"mean": mean, "std": 5.0, "low": low, "high": high})
+        assert 0 <= low < mean < high <= 100
     assert result["folds"] == {"1": folds[0], "2": folds[1]}
 
 
@@ -46,9 +56,27 @@ def test_interval_by_hand():
     flat = values.ravel()
     mean = flat.sum() / 6
     std = np.sqrt(((flat - mean) ** 2).sum() / 5)
-    half = T_975_5 * std / np.sqrt(6)
-    assert interval(values) == pytest.approx({"mean": mean, "std": std, "low": mean - half, "high": mean + half},
-                                             rel=1e-6)
+    low, high = logit_interval(values, T_975_5)
+    assert interval(values) == pytest.approx({"mean": mean, "std": std, "low": low, "high": high}, rel=1e-6)
+
+
+@pytest.mark.parametrize("values", [[0, 0, 0], [100, 100, 100], [0, 0, 100], [0, 100, 100], [100, 100, 99],
+                                    [0, 1, 0], [0, 50, 100], [2.0, 57.3, 3.1]])
+def test_interval_never_leaves_0_to_100_on_extreme_folds(values):
+    result = interval(values)
+    assert 0 <= result["low"] <= result["high"] <= 100
+    if len(set(values)) == 1:  # no spread: the interval is the score
+        assert result["low"] == result["high"] == values[0]
+    else:
+        assert [result["low"], result["high"]] == pytest.approx(logit_interval(values, T_975_2), rel=1e-6, abs=1e-6)
+        # a plain t-interval of these folds would leave [0, 100] (the demo's macro-F1 read [-1.0, 57.3])
+        half = T_975_2 * np.std(values, ddof=1) / np.sqrt(3)
+        assert np.mean(values) - half < 0 or np.mean(values) + half > 100
+
+
+def test_interval_refuses_scores_that_are_not_percentages():
+    with pytest.raises(InputError, match=r"percentages in \[0, 100\], got -1.0..50.0"):
+        interval([-1.0, 50.0])
 
 
 def test_interval_needs_two_scores():

@@ -131,6 +131,27 @@ def test_settings_that_change_no_number_are_outside_every_cache_key(restored):
     assert "train_eca" in json.loads(dvc(repo, "status", "--json", "train_eca").stdout)
 
 
+def test_edits_that_decide_no_number_leave_every_training_stage_up_to_date(restored):
+    """A comment added to every corpus loader, predict, the report's text, the Slurm submitter and the three modules
+    left out of the deps (runtime, progress, checkpoint) re-trains nothing; the segment stage, which reads a loader,
+    does see it (so the check can fail)."""
+    repo = restored
+    package = repo / "src/ecaser"
+    edited = [*sorted((package / "data/corpora").glob("*.py")), package / "commands/predict.py",
+              package / "report/markdown.py", package / "commands/slurm.py", package / "infra/runtime.py",
+              package / "infra/progress.py", package / "training/checkpoint.py"]
+    texts = {path: path.read_text() for path in edited}
+    trained = ["train_eca", "train_cnn_sweep@v8-1", "train_dslstm", "train_attention@area"]
+    try:
+        for path in edited:
+            path.write_text(texts[path] + "# an edit that decides no number\n")
+        assert json.loads(dvc(repo, "status", "--json", *trained).stdout) == {}
+        assert "segment" in json.loads(dvc(repo, "status", "--json", "segment").stdout)
+    finally:
+        for path, text in texts.items():
+            path.write_text(text)
+
+
 def test_an_unknown_device_is_refused_with_one_line(template, tmp_path):
     repo = clone(template, tmp_path / "repo")
     dvc(repo, "repro", "stft@v8")

@@ -33,10 +33,11 @@ def test_class_counts_match_the_real_corpora(corpus):
 
 def test_columns_and_ids(corpus):
     kind, rows = corpus
-    assert list(rows.columns) == ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
+    assert list(rows.columns) == ["id", "speaker", "gender", "session", "text", "label", "source", "duration_s"]
     assert rows.id.is_unique and (rows.source == rows.id).all()
     assert rows.duration_s.dtype == float
-    assert all(isinstance(v, str) for c in ("id", "speaker", "gender", "session", "label", "source") for v in rows[c])
+    assert all(isinstance(v, str) for c in ("id", "speaker", "gender", "session", "text", "label", "source")
+               for v in rows[c])
     if kind == "emodb":
         letters = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness",
                    "N": "neutral"}
@@ -44,11 +45,13 @@ def test_columns_and_ids(corpus):
         assert parsed.notna().all().all()
         assert (parsed[0] == rows.speaker).all() and (parsed[2].map(letters) == rows.label).all()
         assert (rows.session == "").all()
+        assert (parsed[1] == rows.text).all() and set(rows.text) == set(synthetic.EMODB_TEXTS)  # as emodb.py reads it
     else:
         assert all(re.fullmatch(r"Ses0[1-5][FM]_impro0[1-8]_[FM]\d{3}", i) for i in rows.id)
         assert (rows.id.str[-4].str.lower() == rows.gender).all()
         assert (rows.id.str[:5] == rows.session).all() and (rows.speaker.str[:5] == rows.session).all()
         assert sorted(rows.session.unique()) == [f"Ses0{i}" for i in range(1, 6)]
+        assert (rows.id.str[7:14] == rows.text).all() and set(rows.text) == {f"impro0{i}" for i in range(1, 9)}
 
 
 def test_ten_speakers_five_female_five_male(corpus):

@@ -9,7 +9,7 @@ from ecaser.data import corpora, fingerprint
 from ecaser.infra import params
 from ecaser.infra.errors import InputError
 
-COLUMNS = ["id", "speaker", "gender", "session", "label", "label_index", "source", "duration_s"]
+COLUMNS = ["id", "speaker", "gender", "session", "text", "label", "label_index", "source", "duration_s"]
 
 
 @pytest.fixture
@@ -21,11 +21,11 @@ def root(tmp_path):
 def test_manifest_rows_with_the_labels_sorted(root):
     rows = corpora.manifest("csv", root, csv="labels.csv")
     expected = pd.DataFrame([
-        ("clips/s1/a.wav", "s1", "f", "A", "happy", 1, "clips/s1/a.wav", 0.5),
-        ("clips/s1/b.wav", "s1", "f", "A", "angry", 0, "clips/s1/b.wav", 0.75),
-        ("clips/s2/c.wav", "s2", "m", "A", "sad", 3, "clips/s2/c.wav", 0.25),
-        ("clips/s2/d.wav", "s2", "m", "B", "happy", 1, "clips/s2/d.wav", 0.5),
-        ("clips/s3/e.wav", "s3", "", "B", "neutral", 2, "clips/s3/e.wav", 1.0),
+        ("clips/s1/a.wav", "s1", "f", "A", "", "happy", 1, "clips/s1/a.wav", 0.5),
+        ("clips/s1/b.wav", "s1", "f", "A", "", "angry", 0, "clips/s1/b.wav", 0.75),
+        ("clips/s2/c.wav", "s2", "m", "A", "", "sad", 3, "clips/s2/c.wav", 0.25),
+        ("clips/s2/d.wav", "s2", "m", "B", "", "happy", 1, "clips/s2/d.wav", 0.5),
+        ("clips/s3/e.wav", "s3", "", "B", "", "neutral", 2, "clips/s3/e.wav", 1.0),
     ], columns=COLUMNS)
     pd.testing.assert_frame_equal(rows, expected, check_exact=False, atol=1e-6, rtol=0)
     assert list(corpora.count_table(rows, "csv")["label"]) == ["angry", "happy", "neutral", "sad", "total"]
@@ -40,8 +40,15 @@ def test_the_stated_class_order_decides_the_indices(root):
 def test_optional_columns_and_an_absolute_table(root, tmp_path):
     (tmp_path / "t.csv").write_text("speaker,file,emotion\nx,clips/s1/a.wav,happy\ny,clips/s2/c.wav,sad\n")
     rows = corpora.manifest("csv", root, csv=str(tmp_path / "t.csv"))
-    assert list(rows["gender"]) == ["", ""] and list(rows["session"]) == ["", ""]
+    assert list(rows["gender"]) == ["", ""] and list(rows["session"]) == ["", ""] and list(rows["text"]) == ["", ""]
     assert fingerprint.lines("csv", root, "stat", csv=str(tmp_path / "t.csv"))[1].startswith(f"{tmp_path}/t.csv\t")
+
+
+def test_an_optional_text_column(root, tmp_path):
+    (tmp_path / "t.csv").write_text("file,emotion,speaker,text\nclips/s1/a.wav,happy,x,t1\nclips/s1/b.wav,sad,y,\n"
+                                    "clips/s2/c.wav,sad,y, t1 \n")
+    rows = corpora.manifest("csv", root, csv=str(tmp_path / "t.csv"))
+    assert list(rows["text"]) == ["t1", "", "t1"]
 
 
 def test_the_fingerprint_covers_the_table_and_the_files_it_names(root):

@@ -23,6 +23,8 @@ def test_labels_come_from_the_file_name_not_the_folder(root):
         "OAF_dime_happy": "happiness", "OAF_goose_ps": "pleasant_surprise", "OAF_wife_sad": "sadness",
         "OAF_youth_neutral": "neutral", "YAF_back_angry": "anger", "YAF_chalk_fear": "fear",
         "YAF_goose_ps": "pleasant_surprise", "YAF_wife_sad": "sadness", "YAF_youth_neutral": "neutral"}
+    assert dict(rows["text"]) == {i: i.split("_")[1] for i in rows.index}  # the word: both speakers say each
+    assert sorted(set(rows["text"])) == ["back", "bean", "chalk", "dime", "goose", "wife", "youth"]
     assert dict(rows["source"]) == {path.rsplit("/", 1)[1][:-4]: path for path in TESS}
     assert set(rows["speaker"]) == {"OAF", "YAF"} and set(rows["gender"]) == {"f"} and set(rows["session"]) == {""}
     assert dict(rows["duration_s"]) == pytest.approx({path.rsplit("/", 1)[1][:-4]: s for path, s in TESS.items()},
@@ -51,7 +53,7 @@ def test_a_name_that_does_not_parse_is_named(root, name):
 def test_two_speakers_cannot_give_five_speaker_folds_and_the_error_says_what_would(root):
     rows = corpora.manifest("tess", root)
     with pytest.raises(InputError, match=r"'cv.folds' \(5\) exceeds the 2 speaker groups that cv.protocol speaker "
-                       r"holds out whole: set cv.folds to at most 2 \(2: leave one out\) or cv.protocol to "
+                       r"holds out whole: set cv.folds to at most 2 \(2: leave one out\) or cv.protocol to text or "
                        r"stratified$"):
         folds.split(rows, 5, "speaker", 0)
     for train, test in folds.split(rows, 2, "speaker", 0):

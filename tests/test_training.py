@@ -252,3 +252,31 @@ def test_the_normaliser_of_resident_features_is_the_host_ones(corpus):
             np.testing.assert_allclose(got_mean.numpy(), mean, rtol=1e-6, atol=1e-7)
             np.testing.assert_allclose(got_std.numpy(), std, rtol=1e-6)
         torch.testing.assert_close(device[stream], host[stream], rtol=1e-7, atol=1e-7)
+
+
+def test_a_fold_file_gives_every_repeat_its_folds_and_the_metrics_file_its_audit_and_calibration(corpus, tmp_path):
+    """cv.protocol file with two repeats, then record.record: the metrics file's calibration is scikit-learn's of the
+    out-of-fold probabilities, its audit the fold file's (even clips against odd ones: speakers s0, s2 against s1,
+    s3, every text on both sides)."""
+    import json
+
+    from sklearn.metrics import log_loss
+
+    manifest, feats = corpus
+    manifest = manifest.assign(text=[f"t{i % 3}" for i in range(24)])
+    fold_file = tmp_path / "folds.csv"
+    fold_file.write_text("id,fold\n" + "".join(f"u{i:02d},{i % 2 + 1}\n" for i in range(24)))
+    cfg = config(epochs=1, repeats=2, protocol="file", fold_file=str(fold_file))
+    result = loop.cross_validate(manifest, [(feats,)], (feats,), cfg)
+    tested = {fold: set(g["id"]) for fold, g in result.predictions.groupby("fold")}
+    assert tested[1] == tested[3] == {f"u{i:02d}" for i in range(0, 24, 2)} and tested[2] == tested[4]
+    record.record(tmp_path / "out", tmp_path / "metrics.json", experiments.Run(cfg.model, ("v1",), "v1"), cfg, result,
+                 (feats,), 1)
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    p = result.predictions
+    assert written["calibration"]["log_loss"] == pytest.approx(log_loss(p["true"], p[[f"p_{c}" for c in CLASSES]]))
+    assert written["audit"]["speakers"]["shared"] == {"mean": 0, "min": 0, "max": 0}
+    assert written["audit"]["texts"]["clips_seen_pct"] == {"mean": 100, "min": 100, "max": 100}
+    scores = json.loads((tmp_path / "out" / "scores.json").read_text())
+    assert scores["audit"]["summary"] == "file folds: 0/2 speakers and 3/3 texts of every test fold seen in training"
+    assert [f["fold"] for f in scores["audit"]["folds"]] == [1, 2, 3, 4]

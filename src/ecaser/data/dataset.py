@@ -18,12 +18,16 @@ DSLSTM_STREAMS = ("mfcc", "fine", "coarse")  # the DS-LSTM's three inputs, in it
 
 
 def load_manifest(path=SEGMENTS / "manifest.csv"):
-    """The manifest with ids, speakers and sessions kept as strings ('03' stays '03', '' stays ''); `path` may also be
-    an open file (compare reads a manifest out of DVC's cache)."""
+    """The manifest with ids, speakers, sessions and texts kept as strings ('03' stays '03', '' stays ''); a
+    manifest written before the text column existed reads with every text empty. `path` may also be an open file
+    (compare reads a manifest out of DVC's cache)."""
     if isinstance(path, (str, Path)) and not Path(path).is_file():
         raise InputError(f"{path}: the segments' manifest is not there (run `dvc repro segment`)")
-    text = {c: str for c in ("id", "speaker", "gender", "session", "label", "source")}
-    return pd.read_csv(path, dtype=text, keep_default_na=False)
+    text = {c: str for c in ("id", "speaker", "gender", "session", "text", "label", "source")}
+    rows = pd.read_csv(path, dtype=text, keep_default_na=False)
+    if "text" not in rows:
+        rows.insert(rows.columns.get_loc("session") + 1 if "session" in rows else len(rows.columns), "text", "")
+    return rows
 
 
 def load_audio(path=SEGMENTS / "audio.npy"):

@@ -7,17 +7,22 @@ edited, added or removed WAV would leave `segment` up to date. The `corpus` stag
 data.fingerprint chooses the digest: `content` (MD5 of the bytes: the same corpus gives the same file on any
 machine, so another machine's run-cache applies) or `stat` (size and modification time: no reading, but a copy
 with new times counts as changed).
+
+The fold file of cv.protocol file (cv.fold_file) is outside DVC's view the same way: a param names its path, not its
+content, and a dep cannot be a param that may be null. The `corpus` stage therefore also writes FOLDS, the file's
+path and MD5 (or that there is none), and every training stage depends on it, so an edited fold file re-trains.
 """
 
 import hashlib
 from pathlib import Path
 
-from ..infra import atomic
-from . import corpora
+from ..infra import atomic, params
 from ..infra.errors import InputError
+from . import corpora
 
 METHODS = ("content", "stat")
 OUT = Path("data/corpus/fingerprint.tsv")
+FOLDS = Path("data/corpus/fold_file.tsv")
 
 
 def digest(path, method):
@@ -48,3 +53,11 @@ def write(corpus, root, method, out=OUT, csv=None):
     text = "\n".join(lines(corpus, root, method, csv)) + "\n"
     atomic.write_bytes(out, text.encode())
     return text.count("\n") - 1
+
+
+def write_fold_file(path, out=FOLDS):
+    """FOLDS: cv.fold_file's path and MD5, or a line saying there is none; its MD5 as params.file_md5 gives it."""
+    md5 = params.file_md5(path)
+    text = "# cv.fold_file: null\n" if path is None else f"# cv.fold_file: path, md5\n{path}\t{md5}\n"
+    atomic.write_bytes(out, text.encode())
+    return md5

@@ -3,13 +3,14 @@ which weighs precision too, so a model that predicts mostly one class cannot hid
 mean and interval over folds. stats.py, which compares runs, builds on this module, never the other way round."""
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 
 from ..infra.errors import InputError
 
 KEYS = ("UA", "WA", "ACC")  # the paper's
 SUMMARY = (*KEYS, "F1")
+CLIP = 0.1  # percent: fold scores are clipped to [CLIP, 100 - CLIP] before the logit, so 0 and 100 stay finite
 
 
 def scores(y_true, y_pred):
@@ -31,24 +32,40 @@ def confusion(y_true, y_pred, n_classes):
 
 
 def interval(values, confidence=0.95):
-    """Mean, std and t-interval of per-fold scores (folds x repeats, any shape).
+    """Mean, std and interval of per-fold scores in percent (folds x repeats, any shape), the interval inside
+    [0, 100].
 
-    std has ddof=1, unlike summarise's ddof=0: here the folds are a sample of the splits we could have drawn, and
-    the interval is about the mean over all of them.
+    A score is a proportion, so the interval is the t-interval of the mean on the logit scale, mapped back: each fold
+    score p (clipped to [CLIP, 100 - CLIP] %, so that a fold at 0 or 100 stays finite) becomes logit(p / 100), the
+    t-interval of their mean (ddof=1, n - 1 degrees of freedom) is taken there, and its ends go back through the
+    logistic function. A t-interval on the percent scale itself can leave [0, 100] (the demo's macro-F1 read
+    [-1.0, 57.3]); this one cannot, and it is asymmetric near the bounds, as a proportion's uncertainty is. Folds
+    that all score the same give the interval [score, score].
+
+    mean is the plain mean of the scores, as the tables print it, and std has ddof=1, unlike summarise's ddof=0:
+    here the folds are a sample of the splits we could have drawn, and the interval is about the mean over all of
+    them.
     """
     values = np.asarray(values, dtype=float).ravel()
     if values.size < 2:
         raise InputError(f"metrics: an interval needs >= 2 fold scores, got {values.size}")
+    if not ((values >= 0) & (values <= 100)).all():
+        raise InputError(f"metrics: fold scores must be percentages in [0, 100], got {values.min()}..{values.max()}")
     mean, std = float(values.mean()), float(values.std(ddof=1))
-    half = float(stats.t.ppf((1 + confidence) / 2, values.size - 1) * std / np.sqrt(values.size))
-    return {"mean": mean, "std": std, "low": mean - half, "high": mean + half}
+    if std == 0:
+        return {"mean": mean, "std": 0.0, "low": mean, "high": mean}
+    z = special.logit(np.clip(values, CLIP, 100 - CLIP) / 100)
+    half = stats.t.ppf((1 + confidence) / 2, values.size - 1) * z.std(ddof=1) / np.sqrt(values.size)
+    low, high = 100 * special.expit(z.mean() + np.array([-half, half]))
+    return {"mean": mean, "std": std, "low": float(low), "high": float(high)}
 
 
 def summarise(per_fold):
     """Mean, spread and 95 % interval of each score over the folds, and each fold's scores keyed by fold number.
 
     std is numpy's population std (ddof=0): the spread of these folds, as the tables print it. low and high are
-    the t-interval of the mean (interval, ddof=1): the folds as a sample of the splits one could draw.
+    the logit-scale t-interval of the mean (interval, ddof=1), inside [0, 100]: the folds as a sample of the splits
+    one could draw.
     """
     summary = {}
     for key in SUMMARY:

@@ -1,5 +1,6 @@
 """params.yaml: loading it and refusing invalid values before any work starts."""
 
+import hashlib
 from pathlib import Path
 
 import yaml
@@ -102,6 +103,7 @@ def training(params):
     precision = get(params, "train.precision")
     if precision not in PRECISIONS:
         raise InputError(f"params: 'train.precision' must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    protocol, fold_file = get(params, "cv.protocol"), get(params, "cv.fold_file")  # folds.split checks them
     return {
         "epochs": positive(params, "train.epochs", int),
         "batch_size": positive(params, "train.batch_size", int),
@@ -111,10 +113,24 @@ def training(params):
         "weighted": True,
         "folds": int(get(params, "cv.folds")),
         "repeats": positive(params, "cv.repeats", int),
-        "protocol": get(params, "cv.protocol"),
+        "protocol": protocol,
         "seed": int(get(params, "train.seed")),
         "precision": precision,
+        "fold_file": fold_file,
+        "fold_file_md5": file_md5(fold_file),
     }
+
+
+def file_md5(path):
+    """MD5 of cv.fold_file, None without one: training.Config holds it, so an edited fold file is another run (its
+    config.json and checkpoint digest differ); DVC, which sees the param's path only, re-trains on an edited file
+    through the corpus stage's data/corpus/fold_file.tsv (fingerprint.write_fold_file, docs/protocol.md)."""
+    if path is None:
+        return None
+    if not isinstance(path, str) or not Path(path).is_file():
+        raise InputError(f"{path}: fold file not found (cv.fold_file, relative to the repository)")
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def non_negative(params, key):

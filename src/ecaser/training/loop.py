@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from . import folds
-from ..evaluation import metrics
+from ..evaluation import leakage, metrics
 from ..infra import progress, runtime
 from .losses import FocalLoss, class_weights
 from ..models import Spec
@@ -43,6 +43,8 @@ class Config:
     protocol: str
     seed: int
     precision: str  # float32, or bfloat16 autocast: it changes the numbers, so it is part of the cache key
+    fold_file: str | None = None  # cv.protocol file: the CSV of each clip's fold (cv.fold_file)
+    fold_file_md5: str | None = None  # its content, so that an edited fold file is another run (and checkpoint)
 
     def record(self):
         """The settings as config.json keeps them beside the model's Spec."""
@@ -179,6 +181,7 @@ class Result:
     curves: list  # per fold, per epoch: train_loss and test UA, WA, ACC
     eca_weights: dict  # {block: {class: mean channel weights over the test clips of that class}}
     fold_models: list  # per fold: {"state_dict", "mean", "std"}, enough to predict new clips
+    audit: dict | None = None  # leakage.audit of the folds: the speakers and texts each test fold shares with training
 
 
 def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, saved=None):
@@ -273,7 +276,8 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     y = manifest["label_index"].to_numpy()
     # repeat r splits with seed + r; folds are numbered on across repeats (1..folds x repeats), and each fold's
     # initialisation and shuffle follow from its number, so repeat 1 is exactly the run without repeats
-    splits = [s for r in range(cfg.repeats) for s in folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed + r)]
+    splits = [s for r in range(cfg.repeats)
+              for s in folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed + r, cfg.fold_file)]
     resident = runtime.resident()
     train, test = Inputs(train_features, y, dev, resident), Inputs([test_features], y, dev, resident)
     bar = progress.bar(total=len(splits) * cfg.epochs, desc="train", unit="epoch", leave=False)
@@ -301,7 +305,8 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     summary = metrics.summarise(per_fold)
     summary["best_test_epoch"] = best_test_epoch(curves)
     summary["best_epoch_each"] = best_epoch_each(curves)
-    return Result(predictions, summary, curves, eca_weights, [outcome[3] for outcome in outcomes])
+    return Result(predictions, summary, curves, eca_weights, [outcome[3] for outcome in outcomes],
+                  leakage.audit(manifest, splits))
 
 
 def best_test_epoch(curves):

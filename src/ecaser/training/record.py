@@ -4,9 +4,12 @@
 training setting, precision included), predictions.csv, curves.csv (per fold and epoch), eca_weights.json (ECA
 runs), live/ (dvclive: per-epoch curves, fold means, and the confusion matrix for `dvc plots`).
 <metrics>.json (DVC-cached too, so that a remote's run-cache restores it on another machine): UA, WA, ACC and
-macro-F1 over folds x repeats (mean and 95 % interval) and the model's parameters, for `dvc metrics diff` and `dvc
-exp show`; scores.json in the results folder holds the rest: each score's std, the optimistic best-epoch figures,
-each fold's scores and each class's recall. FLOPs are counted by the report from config.json: torch's flop counter
+macro-F1 over folds x repeats (mean and 95 % interval), the calibration of the out-of-fold probabilities (ECE, Brier,
+log loss: evaluation/calibration.py), the leakage audit's summary (`audit`: per speakers / texts, the test side's count, those
+shared with training and the share of test clips seen, each as mean, min and max over folds: evaluation/leakage.py) and the
+model's parameters, for `dvc metrics diff` and `dvc exp show`; scores.json in the results folder holds the rest:
+each score's std, the optimistic best-epoch figures, each fold's scores, each class's recall, and the audit per fold
+with its one-line summary. FLOPs are counted by the report from config.json: torch's flop counter
 costs a process 2 s of imports, too much for every training stage.
 """
 
@@ -18,7 +21,7 @@ from dvclive import Live
 
 from .. import models
 from ..data import dataset
-from ..evaluation import metrics
+from ..evaluation import calibration, leakage, metrics
 from ..infra import atomic, params
 from ..infra.errors import InputError, Interrupted
 from ..models import bundle
@@ -84,13 +87,18 @@ def record(out, metrics_path, run, cfg, result, test, parameters):
     # the results folder's scores.json the details: spreads, the optimistic epochs, each fold, each class's recall
     summary, classes = result.summary, run.model.classes
     recall = metrics.recall(result.predictions["true"], result.predictions["pred"], len(classes))
+    audit = {"audit": {"summary": leakage.sentence(result.audit, cfg.protocol), "folds": result.audit["folds"]}} \
+        if result.audit else {}
     atomic.save_json(out / "scores.json", {
         "std": {key: summary[key]["std"] for key in metrics.SUMMARY},
         **{key: summary[key] for key in ("best_test_epoch", "best_epoch_each", "folds")},
-        "recall": dict(zip(classes, map(float, recall))),
+        "recall": dict(zip(classes, map(float, recall))), **audit,
     })
     atomic.save_json(metrics_path, {**{key: {end: summary[key][end] for end in ("mean", "low", "high")}
-                                       for key in metrics.SUMMARY}, "model": {"parameters": parameters}})
+                                       for key in metrics.SUMMARY},
+                                    "calibration": calibration.of_predictions(result.predictions, classes),
+                                    **({"audit": result.audit["summary"]} if result.audit else {}),
+                                    "model": {"parameters": parameters}})
 
 
 def log_live(path, curves, predictions, classes):

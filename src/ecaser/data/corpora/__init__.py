@@ -1,6 +1,9 @@
 """Every corpus behind one interface: a manifest (one row per utterance) and each row's audio.
 
-Manifest columns: id, speaker, gender (f/m), session, label, source, duration_s. `source` is the WAV path
+Manifest columns: id, speaker, gender (f/m), session, text, label, source, duration_s. `text` names what is
+spoken, as far as the corpus says (EMODB's text code, RAVDESS's statement, CREMA-D's sentence, SAVEE's stem,
+TESS's word, IEMOCAP's dialog scenario; a csv table's optional text column): clips sharing it share their words,
+which a text-independent split (folds.py) keeps apart and leakage.py counts; empty where a corpus has none. `source` is the WAV path
 relative to the corpus root for real corpora; synthetic rows are rendered from their id instead.
 Rows are sorted by id so that every later array index is stable. Files a loader reads but leaves out by
 design (RAVDESS's song files, CREMA-D's clip without audio) are counted in the manifest's attrs["left_out"],
@@ -16,7 +19,7 @@ from ...infra import params
 from ...infra.errors import InputError
 from . import cremad, emodb, iemocap, ravdess, savee, synthetic, table, tess, tree
 
-COLUMNS = ["id", "speaker", "gender", "session", "label", "source", "duration_s"]
+COLUMNS = ["id", "speaker", "gender", "session", "text", "label", "source", "duration_s"]
 REAL = {"emodb": emodb, "iemocap": iemocap, "ravdess": ravdess, "cremad": cremad, "tess": tess, "savee": savee,
         "csv": table}
 # every corpus data.corpus can name: the synthetic copies of EMODB and IEMOCAP, and each loader above

@@ -4,7 +4,8 @@ Name fields, from the release's README: actor (1001-1091), sentence (12 codes), 
 FEA fear, HAP happy, NEU neutral, SAD sad), level (LO, MD, HI, XX unspecified). Only the basename is parsed, so
 a root whose path holds underscores is harmless. The README says 1076_MTI_SAD_XX has no audio, so it is left
 out by name and named in the count of left-out files (its WAV has a header and a length, so no silence test
-would be safe). `AudioMP3/` and `VideoFlash/` hold the same clips in other formats and are not read.
+would be safe). `AudioMP3/` and `VideoFlash/` hold the same clips in other formats and are not read. The sentence
+code (IEO, TIE, ...; every actor reads all 12) is each clip's `text`.
 """
 
 import csv
@@ -21,7 +22,7 @@ EMOTIONS = dict(zip(("ANG", "DIS", "FEA", "HAP", "NEU", "SAD"), CLASSES))
 SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
 DEMOGRAPHICS = "VideoDemographics.csv"
 FILES = ("AudioWAV/*.wav", DEMOGRAPHICS)  # what the loader reads, relative to the root: the fingerprint's files
-NAME = re.compile(rf"(?P<actor>\d{{4}})_(?:{'|'.join(SENTENCES)})_(?P<emotion>{'|'.join(EMOTIONS)})_(?:LO|MD|HI|XX)\.wav")
+NAME = re.compile(rf"(?P<actor>\d{{4}})_(?P<sentence>{'|'.join(SENTENCES)})_(?P<emotion>{'|'.join(EMOTIONS)})_(?:LO|MD|HI|XX)\.wav")
 NO_AUDIO = ("1076_MTI_SAD_XX",)  # the README: "no audio"
 SEX = {"Male": "m", "Female": "f"}
 
@@ -72,6 +73,7 @@ def row(root, path, sex):
         "speaker": actor,
         "gender": sex[actor],
         "session": "",
+        "text": match["sentence"],
         "label": EMOTIONS[match["emotion"]],
         "source": path.relative_to(root).as_posix(),
         "duration_s": duration(path),

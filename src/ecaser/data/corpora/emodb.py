@@ -5,7 +5,8 @@ text a01, emotion letter F (German initials: Wut, Langeweile, Ekel, Angst, Freud
 version a. The release has no label or speaker table, so the letters and the male speakers below come
 from the corpus documentation. A name that does not parse is an error rather than skipped, because a
 silently dropped file would change the class counts the paper reports. Hidden files (`._*` left by
-macOS archivers) are not corpus files and are ignored.
+macOS archivers) are not corpus files and are ignored. The text code (a01 ... b10, ten texts) is each clip's
+`text`: every speaker says every text, in several emotions.
 """
 
 import re
@@ -27,7 +28,7 @@ LETTERS = {
 }
 MALE_SPEAKERS = {"03", "10", "11", "12", "15"}
 FILES = ("wav/*.wav",)  # what the loader reads, relative to the root: the corpus fingerprint covers exactly these
-NAME = re.compile(r"(?P<speaker>\d{2})[ab]\d{2}(?P<letter>[A-Z])[a-z]\.wav")
+NAME = re.compile(r"(?P<speaker>\d{2})(?P<text>[ab]\d{2})(?P<letter>[A-Z])[a-z]\.wav")
 
 
 def manifest(root):
@@ -52,6 +53,7 @@ def row(root, path):
         "speaker": speaker,
         "gender": "m" if speaker in MALE_SPEAKERS else "f",
         "session": "",
+        "text": match["text"],
         "label": LETTERS[letter],
         "source": path.relative_to(root).as_posix(),
         "duration_s": duration(path),

@@ -10,7 +10,10 @@ lines under each turn are skipped.
 Like most IEMOCAP work, the paper keeps the improvised dialogs only and merges excited into happy; every
 other label (frustration, surprise, fear, disgust, other, no agreement) is dropped. A turn's speaker is the
 letter after the turn name's last underscore: the letter in the dialog name only says which actor wore the
-motion-capture markers, and both actors speak in every dialog.
+motion-capture markers, and both actors speak in every dialog. A turn's text is its dialog's scenario, the dialog
+name without the session prefix (`Ses01F_impro03_F012` -> impro03, `Ses01F_script01_1_M000` -> script01_1): every
+session's pair plays the same improvisations and reads the same scripts. A take letter after the number
+(impro05a, impro05b) is the same scenario and is dropped.
 """
 
 import re
@@ -25,7 +28,8 @@ CLASSES = ["angry", "sad", "happy", "neutral"]
 FILES = ("Session*/dialog/EmoEvaluation/*.txt", "Session*/sentences/wav/*/*.wav")
 LABELS = {"ang": "angry", "sad": "sad", "hap": "happy", "exc": "happy", "neu": "neutral"}
 TURN_LINE = re.compile(r"\[[^\]]*\]\s+(?P<turn>\S+)\s+(?P<label>\S+)\s+\[")
-TURN_NAME = re.compile(r"(?P<session>Ses\d{2})[FM]_\w+_(?P<gender>[FM])\d+")
+TURN_NAME = re.compile(r"(?P<session>Ses\d{2})[FM]_(?P<dialog>\w+)_(?P<gender>[FM])\d+")
+TAKE = re.compile(r"(?<=\d)[a-z]$")  # impro05a, impro05b: takes of impro05
 
 
 SETS = ("improvised", "full")  # full: improvised and scripted, the 5,531 turns the DS-LSTM's authors used
@@ -78,6 +82,7 @@ def turn_row(root, labels, turn, label, wav):
         "speaker": name["session"] + name["gender"],
         "gender": name["gender"].lower(),
         "session": name["session"],
+        "text": TAKE.sub("", name["dialog"]),
         "label": label,
         "source": wav.relative_to(root).as_posix(),
         "duration_s": duration(wav),

@@ -6,6 +6,7 @@ intensity (01 normal, 02 strong; neutral has no strong take), statement (01, 02)
 (01-24; odd actors are male, even ones female). The song zip unpacks into the same Actor_XX folders, so its
 files (vocal channel 02) are read, left out, and counted. The Actor_XX folders are found at any depth, since
 copies differ in their wrapper folder (`Audio_Speech_Actors_01-24/`); a copy holding them twice is refused.
+The statement field (01 "Kids are talking by the door", 02 "Dogs are sitting by the door") is each clip's `text`.
 """
 
 import re
@@ -18,7 +19,7 @@ from .wavinfo import duration
 
 CLASSES = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
 FILES = ("**/Actor_[0-9][0-9]/*.wav",)  # what the loader reads, relative to the root: the fingerprint's files
-NAME = re.compile(r"03-(?P<channel>0[12])-(?P<emotion>0[1-8])-(?P<intensity>0[12])-0[12]-0[12]-(?P<actor>\d{2})\.wav")
+NAME = re.compile(r"03-(?P<channel>0[12])-(?P<emotion>0[1-8])-(?P<intensity>0[12])-(?P<statement>0[12])-0[12]-(?P<actor>\d{2})\.wav")
 SONG = "song files (vocal channel 02)"
 
 
@@ -51,6 +52,7 @@ def row(root, path):
         "speaker": actor,
         "gender": "m" if int(actor) % 2 else "f",
         "session": "",
+        "text": match["statement"],
         "label": CLASSES[int(match["emotion"]) - 1],
         "source": path.relative_to(root).as_posix(),
         "duration_s": duration(path),

@@ -3,7 +3,10 @@
 Codes, from the corpus's documentation: a anger, d disgust, f fear, h happiness, n neutral, sa sadness,
 su surprise (15 sentences per emotion per speaker, 30 neutral). The code is the name with its digits stripped:
 a first-letter parse would read sa and su as s. The speaker is the folder, and ids are `<speaker>_<stem>`
-(DC_a01) because the stems repeat across speakers.
+(DC_a01) because the stems repeat across speakers. The stem (a01, sa01: code and number) is each clip's `text`: the
+corpus's notes say one stem names the same sentence for every speaker. Which of an emotion's 15 sentences are the
+ones common to all emotions the name does not say, so two stems of different emotions may share their words
+unseen: a text-independent split of SAVEE keeps apart what the names tell, no more.
 """
 
 import re
@@ -44,6 +47,7 @@ def row(root, path):
         "speaker": speaker,
         "gender": "m",
         "session": "",
+        "text": path.stem,
         "label": CODES[match["code"]],
         "source": path.relative_to(root).as_posix(),
         "duration_s": duration(path),

@@ -107,15 +107,17 @@ def manifest(kind, seed, size):
         rows["id"] = [f"{s}{EMODB_TEXTS[j % 10]}{EMODB_LETTER[lab]}{_version(j // 10)}"
                       for s, lab, j in zip(rows.speaker, rows.label, k)]
         rows["session"] = ""
+        rows["text"] = [EMODB_TEXTS[j % 10] for j in k]  # the text code in the id, as emodb.py reads it
     else:  # a dialog is named after its session and the gender of the speaker who opens it
         rows["session"] = rows.speaker.str[:5]
         rows["dialog"] = [f"{s}{o}_impro{d:02d}" for s, o, d in
                           zip(rows.session, rng.choice(["F", "M"], len(rows)), rng.integers(1, 9, len(rows)))]
+        rows["text"] = rows.dialog.str.split("_").str[1]  # the scenario, as iemocap.py reads it: impro01..impro08
         k = rows.groupby(["dialog", "gender"]).cumcount().to_numpy()
         rows["id"] = [f"{d}_{g.upper()}{j:03d}" for d, g, j in zip(rows.dialog, rows.gender, k)]
     rows["source"] = rows["id"]
-    return rows[["id", "speaker", "gender", "session", "label", "source", "duration_s"]].astype(
-        {c: str for c in ("id", "speaker", "gender", "session", "label", "source")})
+    return rows[["id", "speaker", "gender", "session", "text", "label", "source", "duration_s"]].astype(
+        {c: str for c in ("id", "speaker", "gender", "session", "text", "label", "source")})
 
 
 def _version(j):

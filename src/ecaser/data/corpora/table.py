@@ -1,8 +1,9 @@
 """Any corpus, from a CSV table (`data.corpus: csv`): one row per file, as nkululeko and EmoBox users keep them.
 
 Columns: `file` (relative to data.root), `emotion`, `speaker`, and optionally `gender` (f/m, female/male, or
-empty) and `session`. Label indices must not move when a row is added, so the class order is stated in
-data.classes, or else it is the labels sorted. A table is user-made, so everything that would silently change
+empty), `session` and `text` (what is spoken, any name shared by the clips that say the same words; empty when
+absent: then cv.protocol text and speaker_text have nothing to hold out). Label indices must not move when a row
+is added, so the class order is stated in data.classes, or else it is the labels sorted. A table is user-made, so everything that would silently change
 what is trained on is an error naming its line: a missing file, an empty label or speaker, a file listed twice,
 a label outside data.classes, a stated class with no rows.
 """
@@ -37,7 +38,7 @@ def read(root, csv):
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise InputError(f"{table_path}: no column {', '.join(missing)} (needs file, emotion, speaker; "
-                         "optional gender, session)")
+                         "optional gender, session, text)")
     if table.empty:
         raise InputError(f"{table_path}: no rows")
     return table_path, table.apply(lambda column: column.str.strip())
@@ -83,7 +84,7 @@ def manifest(root, csv, stated=None):
         if not wav.is_file():
             raise InputError(f"{where}: {wav} not found")
         rows.append({"id": source, "speaker": entry["speaker"], "gender": GENDERS[gender.lower()],
-                     "session": entry.get("session", ""), "label": entry["emotion"], "source": source,
+                     "session": entry.get("session", ""), "text": entry.get("text", ""), "label": entry["emotion"], "source": source,
                      "duration_s": duration(wav)})
     unused = [c for c in order if c not in {r["label"] for r in rows}]
     if unused:

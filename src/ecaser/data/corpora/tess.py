@@ -4,7 +4,8 @@ The folders (OAF_Fear, YAF_pleasant_surprised, OAF_Pleasant_surprise, ...) are n
 label comes from the file name's last token, which is the same in every copy: angry, disgust, fear, happy,
 neutral, ps (pleasant surprise), sad. The class names are the seven the corpus's description lists. Its two
 speakers are women, aged 64 (OAF) and 26 (YAF). Every WAV under the root is read, at any depth; a copy that
-holds the files twice (Kaggle's nests a second copy) is refused.
+holds the files twice (Kaggle's nests a second copy) is refused. The word (`OAF_back_angry` -> back, lower-cased;
+200 words, both speakers say each in every emotion) is each clip's `text`.
 """
 
 import re
@@ -18,7 +19,7 @@ from .wavinfo import duration
 CLASSES = ["anger", "disgust", "fear", "happiness", "pleasant_surprise", "sadness", "neutral"]
 TOKENS = dict(zip(("angry", "disgust", "fear", "happy", "ps", "sad", "neutral"), CLASSES))
 FILES = ("**/*.wav",)  # what the loader reads, relative to the root: the fingerprint's files
-NAME = re.compile(rf"(?P<speaker>OAF|YAF)_[A-Za-z]+_(?P<token>{'|'.join(TOKENS)})\.wav")
+NAME = re.compile(rf"(?P<speaker>OAF|YAF)_(?P<word>[A-Za-z]+)_(?P<token>{'|'.join(TOKENS)})\.wav")
 
 
 def manifest(root):
@@ -38,6 +39,7 @@ def row(root, path):
         "speaker": match["speaker"],
         "gender": "f",
         "session": "",
+        "text": match["word"].lower(),
         "label": TOKENS[match["token"]],
         "source": path.relative_to(root).as_posix(),
         "duration_s": duration(path),
