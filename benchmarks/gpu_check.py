@@ -170,25 +170,31 @@ def cuda_tests(check):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_cuda.py"), "-m", "cuda", "-q",
                "-p", "no:cacheprovider", f"--junitxml={report}", "-o", "junit_family=xunit1"]
+    report.unlink(missing_ok=True)  # a rerun into the same folder must not read the last run's report
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=max(30, min(check.sizes["tests_s"], check.left())))
         tail = (done.stdout + done.stderr).strip().splitlines()[-1:]
     except subprocess.TimeoutExpired:
         tail = [f"timed out after {max(30, min(check.sizes['tests_s'], check.left())):.0f} s"]
-    rows, data = [], {"summary": tail[0] if tail else "", "tests": {}}
+    rows, data = [], {"last_line": tail[0] if tail else "", "tests": {}}
     cases = ElementTree.parse(report).getroot().iter("testcase") if report.exists() else []
     for case in cases:
         outcome, message = "passed", ""
         for kind in ("failure", "error", "skipped"):
             node = case.find(kind)
             if node is not None:
-                outcome, message = {"failure": "failed"}.get(kind, kind), (node.get("message") or "").splitlines()[0]
+                outcome = {"failure": "failed"}.get(kind, kind)
+                message = ((node.get("message") or node.text or "").strip().splitlines() or [""])[0]
         figures = {p.get("name"): p.get("value") for p in case.iter("property")}
         data["tests"][case.get("name")] = {"outcome": outcome, "message": message, **figures}
-        rows.append([case.get("name"), outcome, "; ".join(f"{k} {v}" for k, v in figures.items()) or message[:120]])
+        rows.append([case.get("name"), outcome, "; ".join([*(f"{k} {v}" for k, v in figures.items()),
+                                                           *([message[:200]] if message else [])])])
     if check.dev.type != "cuda":
         check.skip("cuda tests", "no CUDA: collected and skipped")
+    outcomes = [test["outcome"] for test in data["tests"].values()]
+    data["summary"] = (", ".join(f"{outcomes.count(o)} {o}" for o in dict.fromkeys(outcomes)) if outcomes else
+                       f"no test reported: {data['last_line']}")
     check.save("cuda_tests", data, [(f"CUDA tests: {data['summary']}", ["test", "outcome", "figures"], rows)])
     return data["summary"]
 
@@ -553,7 +559,8 @@ def honoured(run):
 
 
 def case_name(run):
-    return f"{run['clips']} x 64 x {run['frames']}, {run['versions']} version(s)"
+    corpus = run["config"].removeprefix("paper-").removesuffix(".yaml")
+    return f"{corpus}: {run['clips']} x 64 x {run['frames']}, {run['versions']} version(s)"
 
 
 def mechanisms(runs):
@@ -635,8 +642,9 @@ def paper_scale(check):
                     continue
                 if features is None:  # the features as the pipeline keeps them: a memory-mapped .npy file
                     path = Path(folder) / f"{clips}x{frames}.npy"
-                    rng = np.random.default_rng(0)
-                    np.save(path, rng.standard_normal((clips, 64, frames), dtype=np.float32).astype(np.float16))
+                    if not path.exists():
+                        rng = np.random.default_rng(0)
+                        np.save(path, rng.standard_normal((clips, 64, frames), dtype=np.float32).astype(np.float16))
                     features = np.load(path, mmap_mode="r")
                 try:
                     data["runs"].append(paper_run(check, case, features, resident, width))

@@ -29,8 +29,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # ECASER_RESIDENT (default 0) chooses the resident gather in cross_validate: a training loop that does not read it
 # yet fails the tests that set it, as expected failures, until it does (then a pass here is a failure: strict)
 READS_RESIDENT = any("ECASER_RESIDENT" in Path(module.__file__).read_text() for module in (runtime, training))
-needs_resident_setting = pytest.mark.xfail(not READS_RESIDENT, strict=True,
-                                           reason="the training loop does not read ECASER_RESIDENT yet")
+needs_resident_setting = pytest.mark.xfail(
+    not READS_RESIDENT, strict=True,
+    reason="the training loop has no ECASER_RESIDENT yet (the change that makes the resident gather opt-in and moves "
+           "host batches to the device)")
 
 
 def on_gpu(test):
@@ -114,6 +116,20 @@ def test_ecaser_resident_makes_the_features_resident_and_changes_no_prediction_o
     probs = [f"p_{c}" for c in CLASSES]
     np.testing.assert_allclose(results["1"].predictions[probs].to_numpy(), results["0"].predictions[probs].to_numpy(),
                                rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("resident", [True, pytest.param(False, marks=needs_resident_setting)])
+def test_either_gather_puts_the_batch_and_the_normaliser_on_the_device_on_a_fake_device(resident):
+    """On the CPU, the meta device stands in for a GPU: a batch gathered on the host must still reach the device
+    (where the normaliser's statistics are), or every step on a GPU fails mixing a host and a device tensor."""
+    meta = torch.device("meta")
+    _, feats = corpus(clips=12, frames=10)
+    y = np.arange(12) % len(CLASSES)
+    inputs = training.Inputs([(feats,), (feats,)], y, meta, resident=resident)
+    stats = inputs.normaliser(np.arange(8))
+    (x,), target = inputs.batch(inputs.index(np.array([(0, 1), (1, 3), (0, 5)])), stats)
+    assert [t.device for t in (x, target, *stats[0])] == [meta] * 4
+    assert x.shape == (3, 64, 10) and x.dtype == torch.float32 and target.shape == (3,)
 
 
 @on_gpu
