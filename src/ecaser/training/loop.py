@@ -96,7 +96,7 @@ class Inputs:
         summed there, in float64 as on the host (in another order: equal to float32 rounding), so that no fold
         starts with a pass over every training clip on the host while the device waits."""
         if self.on_device is None:
-            return [(to_device(mean, self.dev), to_device(std, self.dev))
+            return [(torch.from_numpy(mean).to(self.dev), torch.from_numpy(std).to(self.dev))
                     for mean, std in normaliser(self.versions, rows, chunk)]
         rows, stats = to_device(np.sort(rows), self.dev), []
         for x in self.on_device:  # [versions, N, features, frames]
