@@ -54,6 +54,7 @@ bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/features.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/train_step.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/train_options.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/parallel_folds.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/pipeline.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/fingerprint.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/paper_scale.py

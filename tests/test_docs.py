@@ -273,3 +273,63 @@ def test_every_registered_module_and_corpus_is_documented(page, names):
     """The registries are the one list of attention modules and corpora: their pages name every entry."""
     text = (REPO / page).read_text()
     assert [name for name in names() if f"`{name}`" not in text and name not in text] == []
+
+
+# One table of every environment variable: docs/pipeline.md's "Settings that are not params". The code is every
+# file Git holds under these folders (tests/ too: its hooks are rows of the table, marked "tests"), but this file,
+# which names planted variables below.
+VARIABLE = re.compile(r"\bECASER_[A-Z0-9_]*[A-Z0-9]\b")
+CODE = ("src/", "stages/", "slurm/", "benchmarks/", "tests/", "Makefile")
+SETTINGS = "docs/pipeline.md"
+TABLE_ROW = re.compile(r"^\| `(ECASER_[A-Z0-9_]+)[`=]", re.M)
+
+
+def variables_in_code():
+    """{variable: the files that name it}, over the code Git holds."""
+    found = {}
+    for name in sorted(repository_files()):
+        if not name.startswith(CODE) or name == "tests/test_docs.py" or ".egg-info/" in name:
+            continue
+        try:
+            text = (REPO / name).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, IsADirectoryError):
+            continue
+        for variable in VARIABLE.findall(text):
+            found.setdefault(variable, set()).add(name)
+    return found
+
+
+def variables_in_table(text):
+    """The variables of the settings table: its rows' first cells."""
+    section = text.split("## Settings that are not params", 1)[1].split("\n## ", 1)[0]
+    return TABLE_ROW.findall(section)
+
+
+def variable_problems(in_code, in_table):
+    problems = [f"{v}: named in {', '.join(sorted(files))}, but not in {SETTINGS}'s table of settings"
+                for v, files in sorted(in_code.items()) if v not in in_table]
+    problems += [f"{v}: a row of {SETTINGS}'s table, but no code names it" for v in in_table if v not in in_code]
+    problems += [f"{v}: two rows in {SETTINGS}'s table" for v in sorted(set(in_table)) if in_table.count(v) > 1]
+    return problems
+
+
+def test_every_environment_variable_has_one_row_in_one_table():
+    assert variable_problems(variables_in_code(), variables_in_table((REPO / SETTINGS).read_text())) == []
+
+
+def test_no_other_page_keeps_a_table_of_variables():
+    """Other pages link to the one table rather than repeat its rows (and their defaults)."""
+    pages = [p for p in PAGES if p != SETTINGS]
+    assert [p for p in pages if TABLE_ROW.search((REPO / p).read_text())] == []
+
+
+def test_a_variable_missing_from_the_table_or_gone_from_the_code_is_caught():
+    """The real table against the real code, less one row and with one planted row: exactly those two reported."""
+    in_code, text = variables_in_code(), (REPO / SETTINGS).read_text()
+    assert "ECASER_LOCK_DIR" in in_code  # the row taken out below is one the code names
+    row = next(line for line in text.splitlines() if line.startswith("| `ECASER_LOCK_DIR`"))
+    planted = text.replace(row, "| `ECASER_NUM_WORKERS` | data-loader processes | 4 | user | nothing |")
+    missing, gone = sorted(variable_problems(in_code, variables_in_table(planted)))
+    assert missing.startswith("ECASER_LOCK_DIR: named in ") and "runtime.py" in missing
+    assert missing.endswith("but not in docs/pipeline.md's table of settings")
+    assert gone == "ECASER_NUM_WORKERS: a row of docs/pipeline.md's table, but no code names it"

@@ -1,17 +1,10 @@
 """Where and how fast a run goes, which changes none of its numbers: taken from the environment, not params.yaml.
 
 A param is part of every stage's cache key, so the same run on another GPU, or with its folds side by side,
-would be trained again instead of coming from DVC's cache. These settings are environment variables instead:
-
-    ECASER_DEVICE          auto (a free GPU when CUDA is present, else the CPU) | cpu | cuda (auto among GPUs) | cuda:1
-    ECASER_LOCK_DIR        where the GPU locks live; default <tempdir>/ecaser-gpu-locks, one per machine
-    ECASER_GPU_WAIT        seconds to wait for a free GPU before giving up with an error; default: no limit
-    ECASER_PARALLEL_FOLDS  folds trained at once, a step each in turn (on a GPU, a CUDA stream each); default 1
-    ECASER_RESIDENT        1: every feature version copied to the device once per run; default 0 (memory-mapped)
-    ECASER_STFT_BATCH      clips per torch.stft call of the feature stages; default 64
-    ECASER_CHECKPOINT_EVERY  epochs between a training fold's checkpoints (and after its last); 0: none; default 5
-    ECASER_CHECKPOINT_DIR    where training checkpoints live (src/ecaser/training/checkpoint.py); default .ecaser/checkpoints
-    TQDM_DISABLE=1         no progress bars (src/ecaser/infra/progress.py; they are off anyway where stderr is no terminal)
+would be trained again instead of coming from DVC's cache. These settings are environment variables instead; every
+one the code reads, with what it does, its default and who sets it, is in one table: docs/pipeline.md, "Settings
+that are not params" (tests/test_docs.py keeps the table and the code in step). This module reads the device, GPU
+lock and wait, fold, resident-feature, feature-batch and checkpoint settings.
 
 Numeric precision does change numbers, so it is a param (train.precision), not one of these. The two GPU mechanisms,
 folds side by side and resident features, are off by default: on when the GPU check has measured that they win.
