@@ -66,7 +66,7 @@ def run(p, run, out, metrics_path, save_model=None):
 
 
 def record(out, metrics_path, run, cfg, result, test, parameters):
-    atomic.save_csv(out / "predictions.csv", result.predictions)
+    scored(out, metrics_path, result.predictions, result.summary, run.model.classes, parameters)
     atomic.save_csv(out / "curves.csv", pd.DataFrame([c for fold in result.curves for c in fold]))
     if result.eca_weights:
         atomic.save_json(out / "eca_weights.json", result.eca_weights)
@@ -75,10 +75,15 @@ def record(out, metrics_path, run, cfg, result, test, parameters):
         "model": run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss,
         "training": cfg.record(), "inputs": [list(stream.shape[1:]) for stream in test],
     })
+
+
+def scored(out, metrics_path, predictions, summary, classes, parameters):
+    """What every run writes, whatever its model (the baselines' too): predictions.csv, scores.json and the metrics
+    file. summary is training.cross_validate's (metrics.summarise plus best_test_epoch and best_epoch_each)."""
+    atomic.save_csv(out / "predictions.csv", predictions)
     # the metrics file holds what `dvc exp show` compares across experiments (each score's mean and interval);
     # the results folder's scores.json the details: spreads, the optimistic epochs, each fold, each class's recall
-    summary, classes = result.summary, run.model.classes
-    recall = metrics.recall(result.predictions["true"], result.predictions["pred"], len(classes))
+    recall = metrics.recall(predictions["true"], predictions["pred"], len(classes))
     atomic.save_json(out / "scores.json", {
         "std": {key: summary[key]["std"] for key in metrics.SUMMARY},
         **{key: summary[key] for key in ("best_test_epoch", "best_epoch_each", "folds")},
