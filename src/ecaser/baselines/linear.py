@@ -60,12 +60,13 @@ def config(p, section):
                   params.positive(p, "cv.repeats", int), params.get(p, "cv.protocol"), int(params.get(p, "train.seed")))
 
 
-def estimator(model, inner_folds):
-    """The unfitted Pipeline and the name of its C in GridSearchCV's grid."""
+def estimator(model, inner_folds, seed):
+    """The unfitted Pipeline and the name of its C in GridSearchCV's grid (liblinear's coordinate descent shuffles
+    with `seed`, so a LinearSVC run repeats exactly)."""
     if model == "logreg":
         classifier, key = LogisticRegression(class_weight="balanced", max_iter=MAX_ITER), "classify__C"
     else:  # LinearSVC has no probabilities: sigmoid calibration on folds of the training rows it is given
-        svm = LinearSVC(class_weight="balanced", max_iter=MAX_ITER)
+        svm = LinearSVC(class_weight="balanced", max_iter=MAX_ITER, random_state=seed)
         classifier, key = CalibratedClassifierCV(svm, method="sigmoid", cv=inner_folds), "classify__estimator__C"
     return Pipeline([("scale", StandardScaler()), ("classify", classifier)]), key
 
@@ -78,7 +79,7 @@ def fit(features, manifest, train_rows, cfg, section="egemaps"):
     except InputError as e:
         raise InputError(f"params: '{section}.inner_folds' ({cfg.inner_folds}) does not fit a training fold of "
                          f"{len(train)} clips ({e})") from None
-    pipeline, key = estimator(cfg.model, cfg.inner_folds)
+    pipeline, key = estimator(cfg.model, cfg.inner_folds, cfg.seed)
     search = GridSearchCV(pipeline, {key: list(cfg.C)}, scoring="balanced_accuracy", cv=inner, refit=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a C far too large for the data: its UA tells
