@@ -59,6 +59,7 @@ bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/paper_scale.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/predict.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/checkpoint.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/ssl_encoders.py
 
 # The prepared GPU check (docs/gpu-check.md): CUDA tests, training-step and fold rates, paper-scale epochs and the
 # paper grids' projected hours, into OUT (default gpu-check/); without CUDA, a dry run at toy sizes on the CPU.

@@ -104,9 +104,15 @@ class Encoder:
     def embed(self, clips, sample_rate, dev):
         """float32 [B, layers + 1, hidden]: each hidden state's mean over the clip's frames."""
         inputs = {key: value.to(dev) for key, value in self.inputs(clips, sample_rate).items()}
-        hidden = self.model(**inputs, output_hidden_states=True).hidden_states
-        states = torch.stack(hidden, dim=1)[:, :, : self.frames(clips.shape[1])]  # [B, layers + 1, frames, hidden]
-        return states.float().mean(dim=2).cpu().numpy()
+        return layer_means(self.model, inputs, self.frames(clips.shape[1]))
+
+
+def layer_means(encoder, inputs, frames=None):
+    """float32 [B, layers + 1, hidden]: each hidden state of `encoder` on `inputs`, averaged over its first `frames`
+    frames (None: all)."""
+    hidden = encoder(**inputs, output_hidden_states=True).hidden_states
+    states = torch.stack(hidden, dim=1)[:, :, :frames]  # [B, layers + 1, frames, hidden]
+    return states.float().mean(dim=2).cpu().numpy()
 
 
 def compute(folder, audio, sample_rate, out=None, batch=None, device_name=None):
