@@ -8,7 +8,6 @@ would be trained again instead of coming from DVC's cache. These settings are en
     ECASER_GPU_WAIT        seconds to wait for a free GPU before giving up with an error; default: no limit
     ECASER_PARALLEL_FOLDS  folds trained at once, a step each in turn (on a GPU, a CUDA stream each); default 5
     ECASER_STFT_BATCH      clips per torch.stft call of the feature stages; default 64
-    ECASER_SSL_BATCH       clips per forward pass of a frozen SSL encoder (src/ecaser/baselines/ssl.py); default 16
     ECASER_CHECKPOINT_EVERY  epochs between a training fold's checkpoints (and after its last); 0: none; default 5
     ECASER_CHECKPOINT_DIR    where training checkpoints live (src/ecaser/checkpoint.py); default .ecaser/checkpoints
     TQDM_DISABLE=1         no progress bars (src/ecaser/progress.py; they are off anyway where stderr is no terminal)
