@@ -26,9 +26,9 @@ repro: $(STAMP)
 JOBS ?= 2
 grid: $(STAMP)
 	export PATH=$(abspath $(BIN)):$$PATH && set -e && \
-	dvc repro $$(dvc stage list --name-only | grep -E '^(segment|stft@|dslstm_features)') && \
+	dvc repro $$(dvc stage list --name-only | grep -E '^(segment|stft@|dslstm_features|egemaps$$|ssl_embed@)') && \
 	for stage in $$(dvc status --json | python -c 'import json, sys; print(*json.load(sys.stdin), sep="\n")' | \
-	                grep -E '^(train_|augment_(cnn|eca)@)'); do \
+	                grep -E '^(train_|augment_(cnn|eca)@|probe_ssl@)'); do \
 	  dvc exp run --queue --quiet $$stage; \
 	done && \
 	dvc exp run --run-all --jobs $(JOBS) && \
