@@ -110,9 +110,8 @@ class Encoder:
 def layer_means(encoder, inputs, frames=None):
     """float32 [B, layers + 1, hidden]: each hidden state of `encoder` on `inputs`, averaged over its first `frames`
     frames (None: all)."""
-    hidden = encoder(**inputs, output_hidden_states=True).hidden_states
-    states = torch.stack(hidden, dim=1)[:, :, :frames]  # [B, layers + 1, frames, hidden]
-    return states.float().mean(dim=2).cpu().numpy()
+    hidden = encoder(**inputs, output_hidden_states=True).hidden_states  # layers + 1 of [B, frames, hidden]
+    return torch.stack([state[:, :frames].float().mean(dim=1) for state in hidden], dim=1).cpu().numpy()
 
 
 def compute(folder, audio, sample_rate, out=None, batch=None, device_name=None):
