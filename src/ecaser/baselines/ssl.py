@@ -30,8 +30,9 @@ from ..errors import InputError
 
 SSL = Path("data/ssl")
 SUPPORTED = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
-# Clips per forward pass: ECASER_SSL_BATCH, or this default, which keeps a -large encoder (24 layers, 1024 wide)
-# on 6 s clips within 12 GB (benchmarks/ssl.py measures the memory per clip; docs/baselines.md has the figures).
+# Clips per forward pass: ECASER_SSL_BATCH, or this default, which keeps every supported -large encoder within 12 GB
+# of GPU memory, Whisper-large's (2.55 GB of weights, 462 MB per clip) the binding one: 16 x 0.46 + 2.55 = 10 GB
+# (benchmarks/ssl_encoders.py measures it; docs/baselines.md has the figures).
 BATCH = 16
 SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
 PICKLES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
