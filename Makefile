@@ -26,9 +26,9 @@ repro: $(STAMP)
 JOBS ?= 2
 grid: $(STAMP)
 	export PATH=$(abspath $(BIN)):$$PATH && set -e && \
-	dvc repro $$(dvc stage list --name-only | grep -E '^(segment|stft@|dslstm_features)') && \
+	dvc repro $$(dvc stage list --name-only | grep -E '^(segment|stft@|dslstm_features|egemaps$$|ssl_embed@)') && \
 	for stage in $$(dvc status --json | python -c 'import json, sys; print(*json.load(sys.stdin), sep="\n")' | \
-	                grep -E '^(train_|augment_(cnn|eca)@)'); do \
+	                grep -E '^(train_|augment_(cnn|eca)@|probe_ssl@)'); do \
 	  dvc exp run --queue --quiet $$stage; \
 	done && \
 	dvc exp run --run-all --jobs $(JOBS) && \
@@ -60,6 +60,7 @@ bench: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/paper_scale.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/predict.py
 	PATH=$(abspath $(BIN)):$$PATH python benchmarks/checkpoint.py
+	PATH=$(abspath $(BIN)):$$PATH python benchmarks/ssl_encoders.py
 
 # The prepared GPU check (docs/gpu-check.md): CUDA tests, training-step and fold rates, paper-scale epochs and the
 # paper grids' projected hours, into OUT (default gpu-check/); without CUDA, a dry run at toy sizes on the CPU.

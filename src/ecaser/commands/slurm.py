@@ -22,8 +22,8 @@ from pathlib import Path
 
 from ..infra.errors import InputError
 
-INPUTS = re.compile(r"segment|stft@.+|dslstm_features")
-TRAINING = re.compile(r"train_.+|augment_(cnn|eca)@.+")
+INPUTS = re.compile(r"segment|stft@.+|dslstm_features|egemaps|ssl_embed@.+")
+TRAINING = re.compile(r"train_.+|augment_(cnn|eca)@.+|probe_ssl@.+")
 OUTPUTS = {"dvc.lock", "metrics/summary.json"}  # what the report job changes here, committed by hand after it
 
 

@@ -274,10 +274,7 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     dev = runtime.device()
     set_precision(cfg.precision)
     y = manifest["label_index"].to_numpy()
-    # repeat r splits with seed + r; folds are numbered on across repeats (1..folds x repeats), and each fold's
-    # initialisation and shuffle follow from its number, so repeat 1 is exactly the run without repeats
-    splits = [s for r in range(cfg.repeats)
-              for s in folds.split(manifest, cfg.folds, cfg.protocol, cfg.seed + r, cfg.fold_file)]
+    splits = repeated_splits(manifest, cfg.folds, cfg.repeats, cfg.protocol, cfg.seed, cfg.fold_file)
     resident = runtime.resident()
     train, test = Inputs(train_features, y, dev, resident), Inputs([test_features], y, dev, resident)
     bar = progress.bar(total=len(splits) * cfg.epochs, desc="train", unit="epoch", leave=False)
@@ -288,12 +285,9 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     rows, per_fold, curves, eca_sum = [], [], [], {}
     classes = cfg.model.classes
     for fold, ((_, test_rows), (probs, eca, fold_curves, _)) in enumerate(zip(splits, outcomes), start=1):
-        pred = probs.argmax(axis=1)
-        per_fold.append(metrics.scores(y[test_rows], pred))
+        table = fold_predictions(manifest, test_rows, fold, cfg.folds, probs, classes)
+        per_fold.append(metrics.scores(table["true"], table["pred"]))
         curves.append([{"fold": fold, **c} for c in fold_curves])
-        table = {"id": manifest["id"].to_numpy()[test_rows], "repeat": (fold - 1) // cfg.folds + 1, "fold": fold,
-                 "true": y[test_rows], "pred": pred}
-        table.update({f"p_{name}": probs[:, i] for i, name in enumerate(classes)})
         rows.append(table)
         for block, weights in eca.items():
             sums = eca_sum.setdefault(block, np.zeros((len(classes), weights.shape[1])))
@@ -307,6 +301,21 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     summary["best_epoch_each"] = best_epoch_each(curves)
     return Result(predictions, summary, curves, eca_weights, [outcome[3] for outcome in outcomes],
                   leakage.audit(manifest, splits))
+
+
+def repeated_splits(manifest, n_folds, repeats, protocol, seed, fold_file=None):
+    """[(train_rows, test_rows)] of every fold of every repeat: repeat r splits with seed + r; folds are numbered on
+    across repeats (1..folds x repeats), and each fold's initialisation and shuffle follow from its number, so repeat
+    1 is exactly the run without repeats. Every run, the baselines' too, is scored on these folds."""
+    return [s for r in range(repeats) for s in folds.split(manifest, n_folds, protocol, seed + r, fold_file)]
+
+
+def fold_predictions(manifest, test_rows, fold, n_folds, probs, classes):
+    """One fold's rows of predictions.csv: id, repeat, fold, true, pred (the most probable class), p_<class>."""
+    table = {"id": manifest["id"].to_numpy()[test_rows], "repeat": (fold - 1) // n_folds + 1, "fold": fold,
+             "true": manifest["label_index"].to_numpy()[test_rows], "pred": probs.argmax(axis=1)}
+    table.update({f"p_{name}": probs[:, i] for i, name in enumerate(classes)})
+    return table
 
 
 def best_test_epoch(curves):

@@ -74,7 +74,8 @@ def run(p, run, out, metrics_path, save_model=None):
 
 
 def record(out, metrics_path, run, cfg, result, test, parameters):
-    atomic.save_csv(out / "predictions.csv", result.predictions)
+    scored(out, metrics_path, result.predictions, result.summary, run.model.classes, parameters, result.audit,
+           cfg.protocol)
     atomic.save_csv(out / "curves.csv", pd.DataFrame([c for fold in result.curves for c in fold]))
     if result.eca_weights:
         atomic.save_json(out / "eca_weights.json", result.eca_weights)
@@ -83,21 +84,26 @@ def record(out, metrics_path, run, cfg, result, test, parameters):
         "model": run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss,
         "training": cfg.record(), "inputs": [list(stream.shape[1:]) for stream in test],
     })
+
+
+def scored(out, metrics_path, predictions, summary, classes, parameters, audit=None, protocol=None):
+    """What every run writes, whatever its model (the baselines' too): predictions.csv, scores.json and the metrics
+    file. summary is loop.cross_validate's (metrics.summarise plus best_test_epoch and best_epoch_each); audit the
+    leakage audit of its folds (leakage.audit), under cv.protocol `protocol`."""
+    atomic.save_csv(out / "predictions.csv", predictions)
     # the metrics file holds what `dvc exp show` compares across experiments (each score's mean and interval);
     # the results folder's scores.json the details: spreads, the optimistic epochs, each fold, each class's recall
-    summary, classes = result.summary, run.model.classes
-    recall = metrics.recall(result.predictions["true"], result.predictions["pred"], len(classes))
-    audit = {"audit": {"summary": leakage.sentence(result.audit, cfg.protocol), "folds": result.audit["folds"]}} \
-        if result.audit else {}
+    recall = metrics.recall(predictions["true"], predictions["pred"], len(classes))
+    audit_block = {"audit": {"summary": leakage.sentence(audit, protocol), "folds": audit["folds"]}} if audit else {}
     atomic.save_json(out / "scores.json", {
         "std": {key: summary[key]["std"] for key in metrics.SUMMARY},
         **{key: summary[key] for key in ("best_test_epoch", "best_epoch_each", "folds")},
-        "recall": dict(zip(classes, map(float, recall))), **audit,
+        "recall": dict(zip(classes, map(float, recall))), **audit_block,
     })
     atomic.save_json(metrics_path, {**{key: {end: summary[key][end] for end in ("mean", "low", "high")}
                                        for key in metrics.SUMMARY},
-                                    "calibration": calibration.of_predictions(result.predictions, classes),
-                                    **({"audit": result.audit["summary"]} if result.audit else {}),
+                                    "calibration": calibration.of_predictions(predictions, classes),
+                                    **({"audit": audit["summary"]} if audit else {}),
                                     "model": {"parameters": parameters}})
 
 
