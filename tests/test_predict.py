@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from ecaser.data import audio
+from ecaser.data import audio, features
 from ecaser import models
 from ecaser.models.bundle import save as save_model
 from ecaser.commands import predict
@@ -86,7 +86,7 @@ def test_a_short_clip_is_scored_as_before_bit_for_bit(bundle, tmp_path):
     # the code this command had before timelines: one centre-padded segment, each fold's probabilities, their mean
     x, sr = audio.read(wav)
     clip = audio.segment(x, sr, 16000, L, wav)
-    logmel = predict.features.LogMel(**STFT)(torch.from_numpy(clip)[None])
+    logmel = features.LogMel(**STFT)(torch.from_numpy(clip)[None])
     before = []
     for fold in folds:
         model = spec.build().eval()

@@ -120,7 +120,7 @@ def test_the_proposed_model_depends_on_no_loader_audio_predict_report_or_slurm_c
             "src/ecaser/training/folds.py", "src/ecaser/evaluation/metrics.py", "src/ecaser/infra/params.py"} <= files
 
 
-@pytest.mark.parametrize("stage, dep", [("stft", "src/ecaser/infra/params.py"), ("train_eca", "src/ecaser/models"),
+@pytest.mark.parametrize("stage, dep", [("stft", "src/ecaser/infra/params.py"), ("train_eca", "src/ecaser/models/cnn.py"),
                                         ("segment", "src/ecaser/data/corpora"),
                                         ("report", "src/ecaser/training/experiments.py")])
 def test_removing_a_dep_from_dvc_yaml_is_caught(tmp_path, stage, dep):

@@ -1,9 +1,5 @@
-"""The proposed model as a predictor of new WAV files: the cross-validation's fold models, as an ensemble.
-
-The fold models of a training stage (`augment_train`, the paper's final method, or `train_eca`) are kept rather
-than a model retrained on the whole corpus: they are the models the reported scores belong to, and keeping them
-costs no extra training. A window's prediction is the mean of the folds' class probabilities, each fold with
-its own training-fold normalisation.
+"""The proposed model as a predictor of new WAV files: the fold ensemble (models/ensemble.py) of a training stage's
+saved model (`augment_train`, the paper's final method, or `train_eca`), over a recording's windows.
 
 A recording no longer than the model's segment is one window, centre-padded as training pads a short clip. A
 longer one is a timeline: windows of the segment's length every `hop` seconds from its start until one reaches
@@ -14,20 +10,14 @@ zeros has none. The file's probabilities are the mean of its speech windows', an
 that is silence throughout.
 """
 
-import textwrap
 
 import librosa
 import numpy as np
 import pandas as pd
-import torch
 
-from ..infra import atomic, runtime
-from ..data import audio, features
-from .. import models
-from ..models import bundle
-from ..infra.errors import InputError
-
-BATCH = 8  # windows per forward pass; on the CPU larger batches gain nothing (benchmarks/predict.py)
+from ..data import audio
+from ..infra import atomic
+from ..models.ensemble import BATCH, FoldEnsemble, one_line  # noqa: F401 (BATCH, one_line: predict's interface)
 
 
 def window_starts(n_samples, length, hop):
@@ -42,41 +32,8 @@ def speech(y, starts, length, top_db):
     return ((intervals[:, 0] < starts[:, None] + length) & (intervals[:, 1] > starts[:, None])).any(axis=1)
 
 
-def one_line(error):
-    """An exception as one line of bounded length: torch lists every mismatching weight, over many lines."""
-    return textwrap.shorten(f"{type(error).__name__}: {error}", 300)
-
-
-class Predictor:
-    """A model file's fold ensemble, refused with one line when the file is not what predict can run."""
-
-    def __init__(self, path):
-        saved = bundle.load(path)
-        self.corpus, self.version = saved["corpus"], saved["version"]
-        self.stft, self.segment_s = saved["stft"], saved["segment_s"]
-        try:  # any of the file's parts can be wrong: say which, in one line, rather than fail on the first WAV
-            spec = models.Spec.from_dict(saved["model"])
-            if spec.architecture != "cnn":
-                raise ValueError(f"a {spec.architecture} model; predict computes the CNN's log-Mel input only")
-            self.classes, self.rate = list(spec.classes), self.stft["sample_rate"]
-            self.length = round(self.segment_s * self.rate)
-            self.logmel = features.LogMel(**self.stft)
-            self.folds = []
-            for fold in saved["folds"]:
-                model = spec.build()
-                model.load_state_dict(fold["state_dict"])
-                self.folds.append((model.eval(), fold["mean"][0], fold["std"][0]))  # the CNN's one input stream
-            self.probabilities(np.zeros((1, self.length), np.float32))  # every setting computes, shapes fit
-        except Exception as e:
-            raise InputError(f"{path}: the model file does not fit what predict computes ({one_line(e)})") from None
-        runtime.keep_freed_memory()  # a batch's activations are tens of MB: reuse them rather than fault them in
-
-    @torch.inference_mode()
-    def probabilities(self, windows):
-        """[W, samples] float32 -> [W, classes]: the folds' mean, one forward pass per fold for all W windows."""
-        logmel = self.logmel(torch.from_numpy(windows))
-        probs = [model(((logmel - mean) / std)[:, None]).softmax(dim=1) for model, mean, std in self.folds]
-        return torch.stack(probs).mean(dim=0).numpy()
+class Predictor(FoldEnsemble):
+    """The fold ensemble of a model file, scoring whole recordings as timelines of windows."""
 
     def __call__(self, path, hop_s=None, top_db=30, batch=BATCH):
         """One file's windows and summary: any rate, mono or stereo, any length; hop_s defaults to half a window."""
@@ -96,8 +53,7 @@ class Predictor:
                 "emotion": max(summary, key=summary.get) if summary else None, "probabilities": summary,
                 "windows": windows}
 
-    def named(self, probs):
-        return dict(zip(self.classes, probs.tolist()))
+
 
 
 def table(results, classes):

@@ -1,7 +1,7 @@
 """The paper's final model scored on another corpus, over the classes the two corpora share.
 
 Whether a model trained on one corpus recognises emotions in another is the next question after the paper's own.
-The model is the fold ensemble `predict` runs (predict.Predictor on models/eca_augmented.pt). The target corpus is
+The model is the fold ensemble `predict` runs (models/ensemble.py on models/eca_augmented.pt). The target corpus is
 read through the corpora interface and segmented as the segment stage segments the training corpus, to the model's
 own segment length and sample rate (one centred segment per clip, audio.segment), so the model sees the layout it
 was trained on. Target clips of classes without a counterpart in the model's corpus are left out and counted
@@ -20,13 +20,13 @@ import pandas as pd
 from ..infra import atomic, progress
 from ..data import audio, corpora, emotions
 from . import metrics, stats
-from ..commands import predict
 from ..infra.errors import InputError
+from ..models.ensemble import BATCH, FoldEnsemble
 
 CONFIDENCE = 0.95
 
 
-def probabilities(predictor, target, rows, seed, batch=predict.BATCH):
+def probabilities(predictor, target, rows, seed, batch=BATCH):
     """The ensemble's class probabilities of each row's clip, segmented as training segments its clips."""
     out, windows = [], []
     for row in progress.bar(rows.itertuples(), total=len(rows), desc="cross-corpus", unit="clip"):
@@ -42,7 +42,7 @@ def probabilities(predictor, target, rows, seed, batch=predict.BATCH):
 
 def score(model, target, seed, n_resamples, out, metrics_path):
     """Score the model file on the target; write <out>/predictions.csv, <out>/scores.json and the metrics file."""
-    predictor = predict.Predictor(model)
+    predictor = FoldEnsemble(model)
     corpus = target["corpus"]
     rows = corpora.manifest(corpus, target["root"], seed, target["size"], target["iemocap_set"])
     match = emotions.shared(predictor.classes, corpora.classes(corpus), predictor.corpus, corpus)
