@@ -24,7 +24,8 @@ from torch import nn
 
 from ..evaluation import leakage, metrics
 from ..infra import atomic, params, progress, runtime
-from ..training import loop, record
+from ..training import loop
+from ..training import record as written  # record() below would shadow the module
 from ..infra.errors import InputError
 from ..training.losses import FocalLoss, class_weights
 from . import linear
@@ -157,10 +158,10 @@ def per_layer(x, manifest, cfg, classes):
 def record(out, metrics_path, result, layers, cfg, linear_cfg, classes, name, x):
     out = Path(out)
     head = WeightedSum(x.shape[1], x.shape[2], cfg.head, len(classes))
-    record.scored(out, Path(metrics_path), result.predictions, result.summary, list(classes),
+    written.scored(out, Path(metrics_path), result.predictions, result.summary, list(classes),
                   sum(p.numel() for p in head.parameters()), result.audit, cfg.protocol)
     atomic.save_csv(out / "curves.csv", pd.DataFrame([c for fold in result.curves for c in fold]))
-    record.log_live(out / "live", result.curves, result.predictions, list(classes))
+    written.log_live(out / "live", result.curves, result.predictions, list(classes))
     atomic.save_csv(out / "layers.csv", layers)
     atomic.save_json(out / "config.json", {
         "model": {"architecture": "ssl_weighted_sum", "classes": list(classes), "encoder": name},
