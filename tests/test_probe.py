@@ -91,7 +91,8 @@ def test_the_run_writes_a_cnn_runs_files(corpus, tmp_path):
                                                                       "p_b", "p_c"]
     assert (out / "live/plots/sklearn/confusion_matrix.json").is_file()
     m = json.loads((tmp_path / "metrics/ssl_probe/tiny.json").read_text())
-    assert set(m) == {"UA", "WA", "ACC", "F1", "model", "audit", "calibration"} and m["model"]["parameters"] == 4 + 12 * 16 + 16 + 16 * 3 + 3
+    assert set(m) == {"UA", "WA", "ACC", "F1", "model", "audit", "calibration"}
+    assert m["model"]["parameters"] == 4 + 12 * 16 + 16 + 16 * 3 + 3
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["classes"] == CLASSES and len(config["layer_weights"]) == 6
     assert config["encoder_cost"] == {"flops": 1234, "parameters": 99}  # ssl_embed's record, carried to the report

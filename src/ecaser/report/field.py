@@ -51,7 +51,8 @@ def systems(results):
         if run is not None:
             rows.append({"id": run_id, "label": name, "folder": results.folder(run_id),
                          "metrics": read_json(results.root / "metrics" / f"{run['source']}.json"),
-                         "parameters": int(run["parameters"]), "flops": int(results.flops(run)), "source": run["source"]})
+                         "parameters": int(run["parameters"]), "flops": int(results.flops(run)),
+                         "source": run["source"]})
     for family in BASELINES:
         for path in sorted((results.root / "metrics" / family).glob("*.json"), key=natural):
             rows.append(baseline(results.root, family, path))
