@@ -24,7 +24,8 @@ def main():
     x = probe.load(f"data/ssl/{args.name}.npy", len(manifest))
     result = probe.weighted_sum(x, manifest, cfg, classes)
     layers = probe.per_layer(x, manifest, linear_cfg, classes)
-    probe.record(args.out, args.metrics, result, layers, cfg, linear_cfg, classes, args.name, x)
+    probe.record(args.out, args.metrics, result, layers, cfg, linear_cfg, classes, args.name, x,
+                 probe.encoder_cost(f"data/ssl/{args.name}.json"))
 
 
 if __name__ == "__main__":

@@ -84,16 +84,20 @@ def test_the_run_writes_a_cnn_runs_files(corpus, tmp_path):
     layers = probe.per_layer(x, manifest, LINEAR, CLASSES)
     out = tmp_path / "results/ssl_probe/tiny"
     probe.record(out, tmp_path / "metrics/ssl_probe/tiny.json", result, layers, cfg(epochs=2), LINEAR, CLASSES,
-                 "tiny", x)
+                 "tiny", x, {"flops": 1234, "parameters": 99})
     assert {"config.json", "predictions.csv", "scores.json", "curves.csv", "live", "layers.csv"} <= \
         {p.name for p in out.iterdir()}
     assert pd.read_csv(out / "predictions.csv").columns.tolist() == ["id", "repeat", "fold", "true", "pred", "p_a",
                                                                       "p_b", "p_c"]
     assert (out / "live/plots/sklearn/confusion_matrix.json").is_file()
     m = json.loads((tmp_path / "metrics/ssl_probe/tiny.json").read_text())
-    assert set(m) == {"UA", "WA", "ACC", "F1", "model"} and m["model"]["parameters"] == 4 + 12 * 16 + 16 + 16 * 3 + 3
+    assert set(m) == {"UA", "WA", "ACC", "F1", "model", "audit", "calibration"}
+    assert m["model"]["parameters"] == 4 + 12 * 16 + 16 + 16 * 3 + 3
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["classes"] == CLASSES and len(config["layer_weights"]) == 6
+    assert config["encoder_cost"] == {"flops": 1234, "parameters": 99}  # ssl_embed's record, carried to the report
+    # the probe's own FLOPs: 2 per multiply-add of the weighted sum's einsum and the head's two linear layers
+    assert config["probe_flops"] == 2 * (4 * 12 + 12 * 16 + 16 * 3)
 
 
 def test_embeddings_are_refused_when_missing_or_not_the_manifests(tmp_path):

@@ -21,7 +21,8 @@ from ecaser.training import experiments, record, loop
 from ecaser.evaluation import metrics, stats
 from ecaser import models, report
 from ecaser.data.corpora import ravdess
-from ecaser.report import collect, figures
+from ecaser.report import collect, field, figures
+from ecaser.baselines import linear, probe
 
 REPO = Path(__file__).resolve().parents[1]
 COUNTS = [12, 8, 6, 4]  # clips per class; unequal, so UA and WA differ
@@ -93,6 +94,36 @@ def write_tree(root, corpus, classes, runs):
     return p
 
 
+PROBE_COST = {"flops": 123_456_789, "parameters": 94_371_712}  # as ssl_embed records it (test_ssl checks the count)
+
+
+def write_baselines(root, p, classes):
+    """eGeMAPS's and a probe's runs by their stages' own code (linear.cross_validate and probe.weighted_sum on
+    made-up features, then each module's record), on the fake runs' folds, so that they pair with them."""
+    rows = manifest(classes)
+    rows["speaker"] = [f"s{i % 5}" for i in range(len(rows))]  # the leakage audit counts speakers
+    y = rows["label_index"].to_numpy()
+    fold = rows.groupby("label_index").cumcount().to_numpy() % 2 + 1  # fake_cross_validate's folds
+    splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in (1, 2)]
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((len(rows), 6)) + 0.8 * y[:, None]
+    layers = rng.standard_normal((len(rows), 3, 8)).astype(np.float32)
+    layers[:, 1] += y[:, None]  # layer 1 carries the classes
+    p = {**p, "probe": {**p["probe"], "epochs": 2, "linear": {**p["probe"]["linear"], "inner_folds": 2}},
+         "egemaps": {**p["egemaps"], "inner_folds": 2}}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setattr(loop, "repeated_splits", lambda *args: splits)
+        cfg = linear.config(p, "egemaps")
+        linear.record("results/egemaps/functionals", "metrics/egemaps/functionals.json",
+                      linear.cross_validate(features, rows, cfg, classes), cfg, classes, "egemaps")
+        cfg, linear_cfg = probe.config(p), linear.config(p, "probe.linear")
+        probe.record("results/ssl_probe/tiny", "metrics/ssl_probe/tiny.json",
+                     probe.weighted_sum(layers, rows, cfg, classes, "cpu"),
+                     probe.per_layer(layers, rows, linear_cfg, classes), cfg, linear_cfg, classes, "tiny", layers,
+                     PROBE_COST)
+
+
 def augment(model, order, k, quality):
     train, _ = experiments.augmented_versions([f"v{i}" for i in range(1, 9)], order, k)
     eca = {"attention_blocks": (5, 6), "eca_kernel": 7} if model == "eca" else {}
@@ -127,6 +158,7 @@ IEMOCAP = ["angry", "sad", "happy", "neutral"]
 def full(tmp_path_factory):
     root = tmp_path_factory.mktemp("full")
     p = write_tree(root, "synthetic-emodb", EMODB_LIKE, FULL)
+    write_baselines(root, p, EMODB_LIKE)
     report.build(p, root)
     return root
 
@@ -444,3 +476,105 @@ def test_the_report_command_prints_where_the_report_is_and_its_opening_lines(ful
     assert exit.value.code == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'reports/report.md'}: no report yet (make it with " \
                                               "`dvc repro`)"
+
+
+def field_rows(text):
+    section = text.split("## Against the field")[1].split("\n## ")[0]
+    lines = [line for line in section.splitlines() if line.startswith("| ")]
+    head = [c.strip() for c in lines[0].split("|")[1:-1]]
+    return section, [dict(zip(head, (c.strip() for c in line.split("|")[1:-1]))) for line in lines[1:]]
+
+
+def independent(root, run):
+    """Per-fold UA, WA, ACC and macro-F1 straight from a run's predictions.csv, by scikit-learn."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    folds = []
+    for _, f in pd.read_csv(root / f"results/{run}/predictions.csv").groupby("fold"):
+        ua, wa = 100 * balanced_accuracy_score(f.true, f.pred), 100 * accuracy_score(f.true, f.pred)
+        folds.append({"UA": ua, "WA": wa, "ACC": (ua + wa) / 2,
+                      "F1": 100 * f1_score(f.true, f.pred, average="macro", labels=np.unique(f.true))})
+    return pd.DataFrame(folds)
+
+
+def test_against_the_field_the_final_model_beside_every_baseline_on_the_same_folds(full):
+    summary = json.loads((full / "metrics/summary.json").read_text())["field"]
+    sources = {"augment_eca/final": "augment_eca/descending-2", "cnn/focal": "cnn_sweep/v8-n1",
+               "dslstm/published": "dslstm/published", "egemaps/functionals": "egemaps/functionals",
+               "ssl_probe/tiny": "ssl_probe/tiny"}
+    assert list(summary) == [*sources, "published/vesper"]
+    for key, run in sources.items():  # the numbers, independently from each run's predictions
+        assert {k: summary[key][k] for k in ("UA", "WA", "ACC", "F1")} == pytest.approx(
+            independent(full, run).mean().to_dict())
+    # the paired test against the final model, independently: the corrected resampled t-test (Nadeau and Bengio)
+    final = independent(full, "augment_eca/descending-2")["ACC"].to_numpy()
+    half = sum(COUNTS[: len(EMODB_LIKE)]) / 2
+    p_values = []
+    for key in list(sources)[1:]:
+        d = independent(full, sources[key])["ACC"].to_numpy() - final
+        with np.errstate(divide="ignore"):  # folds that differ by the same amount: t is infinite, p 0
+            t = d.mean() / np.sqrt((1 / len(d) + half / half) * d.var(ddof=1))
+        p_values.append(2 * scipy_stats.t.sf(abs(t), len(d) - 1))
+        assert summary[key]["ACC_diff"] == pytest.approx(d.mean()) and summary[key]["p"] == pytest.approx(p_values[-1])
+    # Holm across the table's four tests, by hand: the i-th smallest p times (m - i), running maximum, at most 1
+    order = np.argsort(p_values)
+    holm = np.minimum(np.maximum.accumulate(np.array(p_values)[order] * (4 - np.arange(4))), 1)
+    expected = np.empty(4)
+    expected[order] = holm
+    assert [summary[key]["p_holm"] for key in list(sources)[1:]] == pytest.approx(expected)
+    # parameters and FLOPs: the CNN's from its model, the probe's its encoder's plus its own (torch's count)
+    results = collect.load(params("synthetic-emodb"), full)
+    assert summary["cnn/focal"]["flops"] == results.flops(results.run("cnn/focal"))
+    config = json.loads((full / "results/ssl_probe/tiny/config.json").read_text())
+    assert summary["ssl_probe/tiny"]["flops"] == PROBE_COST["flops"] + config["probe_flops"] > PROBE_COST["flops"]
+    head = json.loads((full / "metrics/ssl_probe/tiny.json").read_text())["model"]["parameters"]
+    assert summary["ssl_probe/tiny"]["parameters"] == PROBE_COST["parameters"] + head
+    assert summary["egemaps/functionals"]["flops"] is None
+
+
+def test_the_field_section_prints_the_numbers_and_labels_the_published_vesper_row(full):
+    section, rows = field_rows((full / "reports/report.md").read_text())
+    by_run = {r["run"]: r for r in rows}
+    assert list(by_run)[:5] == ["`augment_eca/descending-2`", "`cnn_sweep/v8-n1`", "`dslstm/published`",
+                                "`egemaps/functionals`", "`ssl_probe/tiny`"]
+    m = json.loads((full / "metrics/ssl_probe/tiny.json").read_text())
+    tiny = by_run["`ssl_probe/tiny`"]
+    assert tiny["macro-F1 [95 %]"] == f"{m['F1']['mean']:.2f} [{m['F1']['low']:.2f}, {m['F1']['high']:.2f}]"
+    assert tiny["system"] == "tiny: frozen encoder, weighted-sum probe"
+    assert by_run["`augment_eca/descending-2`"]["ACC − our method [95 %]"] == "(reference)"
+    summary = json.loads((full / "metrics/summary.json").read_text())["field"]
+    assert tiny["p, Holm"] == f"{summary['ssl_probe/tiny']['p_holm']:.3g}"
+    assert tiny["holds"] == ("✓" if summary["ssl_probe/tiny"]["p_holm"] < 0.05 else "")
+    vesper = rows[-1]  # beside the probes, labelled as published on other folds, not retrained, not tested
+    assert vesper["system"] == "Vesper (2024), as published" and vesper["run"] == "— (not retrained)"
+    assert "published" in vesper["protocol"] and "other folds" in vesper["protocol"]
+    assert [vesper[k] for k in ("UA [95 %]", "WA [95 %]", "ACC [95 %]")] == ["73.90", "73.00", "73.45"]
+    assert vesper["parameters"] == "63,515,872" and vesper["FLOPs per clip"].startswith("35.16 G")
+    assert vesper["p"] == "" and vesper["macro-F1 [95 %]"] == "—"
+    assert "No frozen encoder was probed" not in section
+    assert summary["published/vesper"] == {"UA": 73.9, "WA": 73.0, "ACC": 73.45, "parameters": 63_515_872}
+
+
+def test_the_per_layer_probe_figure_draws_ua_by_layer(full, results):
+    fig = figures.probe_layers(None, results)
+    line = fig.axes[0].lines[0]
+    layers = pd.read_csv(full / "results/ssl_probe/tiny/layers.csv")
+    assert line.get_label() == "tiny" and list(line.get_ydata()) == pytest.approx(layers["UA_mean"].tolist())
+    assert list(line.get_xdata()) == [0, 1, 2]
+    plt.close(fig)
+    assert "![Frozen encoders: UA of the per-layer linear probe, by layer](../plots/ssl_probe_layers.png)" in \
+        (full / "reports/report.md").read_text()
+
+
+def test_without_probes_or_egemaps_the_field_section_has_ours_and_the_published_row(partial):
+    text = (partial / "reports/report.md").read_text()
+    section, rows = field_rows(text)
+    assert [r["run"] for r in rows] == ["`augment_eca/descending-2`", "`cnn_sweep/v8-n1`", "`dslstm/published`",
+                                        "— (not retrained)"]
+    assert "_No frozen encoder was probed (`ssl.models` is empty)" in section
+    assert "## Frozen encoders: UA of the per-layer linear probe, by layer\n\n_Skipped: no runs of `ssl_probe`" in text
+    summary = json.loads((partial / "metrics/summary.json").read_text())["field"]
+    assert set(summary) == {"augment_eca/final", "cnn/focal", "dslstm/published", "published/vesper"}
+    p_values = [summary[key]["p"] for key in ("cnn/focal", "dslstm/published")]  # Holm over two: the smaller doubled
+    assert min(summary[key]["p_holm"] for key in ("cnn/focal", "dslstm/published")) == pytest.approx(
+        min(2 * min(p_values), 1))

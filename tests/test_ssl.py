@@ -2,6 +2,7 @@
 folders, whose saved embeddings must equal transformers' own hidden states on a direct call, clip for clip; and bad
 folders refused with one line, nothing written."""
 
+import json
 import math
 
 import numpy as np
@@ -71,7 +72,33 @@ def test_each_layers_mean_is_transformers_own_clip_for_clip(kind, tmp_path):
     for clip, row in zip(audio, saved):
         np.testing.assert_allclose(row, direct(kind, model, extractor, clip), rtol=1e-4, atol=1e-5)
     assert np.abs(saved[0] - saved[1]).max() > 1e-4  # the clips differ, and so do their embeddings
-    assert sorted(p.name for p in out.parent.iterdir()) == ["x.npy"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["x.json", "x.npy"]
+
+
+@pytest.mark.parametrize("kind", ["wav2vec2", "whisper"])
+def test_the_encoders_flops_per_clip_are_torchs_flop_counter_on_a_direct_call(kind, tmp_path):
+    from torch.utils.flop_counter import FlopCounterMode
+    from transformers import AutoConfig, AutoModel
+
+    folder = tmp_path / f"tiny-{kind}"
+    model, extractor = tiny(kind, folder)
+    audio = clips(n=2, seconds=0.5)
+    cost = json.loads(ssl.compute(folder, audio, SR, tmp_path / "x.npy", device_name="cpu").with_suffix(".json")
+                      .read_text())
+    # the same model, built here from the saved config with eager attention, counted on one clip called directly
+    direct_model = AutoModel.from_config(AutoConfig.from_pretrained(folder), attn_implementation="eager").eval()
+    direct_model = direct_model.encoder if kind == "whisper" else direct_model
+    if kind == "whisper":
+        x = {"input_features": extractor(audio[0], sampling_rate=SR, return_tensors="pt")["input_features"]}
+    else:
+        x = {"input_values": extractor(audio[0], sampling_rate=SR, return_tensors="pt")["input_values"]}
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        direct_model(**x)
+    assert cost["flops"] == counter.get_total_flops() > 0
+    assert cost["parameters"] == sum(p.numel() for p in direct_model.parameters())
+    # the attention's matrix products are in the count (a fused kernel would hide them from the counter)
+    assert any("bmm" in str(op) or "matmul" in str(op) for op in counter.get_flop_counts()["Global"])
+    assert cost["clip_samples"] == audio.shape[1] and cost["sample_rate"] == SR
 
 
 def test_the_default_name_is_the_folders_basename(tmp_path, monkeypatch):

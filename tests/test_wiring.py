@@ -168,3 +168,23 @@ def test_every_cell_of_fig_9_is_trained_at_paper_scale(config):
     trained = {run for _, run in plan.planned(REPO / "dvc.yaml", REPO / config)}
     cells = {experiments.train_eca_blocks(p, k, kernel) for k in range(1, 7) for kernel in (3, 5, 7, 9)}
     assert cells <= trained and set(experiments.borrowed(p)) == {f"eca_blocks/last2-k{k}" for k in (3, 5, 7, 9)}
+
+
+def test_the_report_depends_on_every_family_it_reads_and_each_such_folder_always_exists():
+    """Every family the report reads (collect.FAMILIES, cross_corpus, and field.py's eGeMAPS and probes) is a dep,
+    results/ and metrics/ alike, so a new run of it re-runs the report; the probes' folders, which no stage makes
+    while ssl.models is empty, hold a README that Git tracks, so DVC never meets a missing dependency."""
+    import subprocess
+
+    from ecaser.report import collect, field
+
+    deps = dict((name, deps) for name, _, deps in stages(REPO / "dvc.yaml"))["report"]
+    for family in (*collect.FAMILIES, "cross_corpus", *field.BASELINES):
+        assert {f"results/{family}", f"metrics/{family}"} <= set(deps), family
+    tracked = subprocess.run(["git", "ls-files", "results/ssl_probe", "metrics/ssl_probe"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert tracked == ["metrics/ssl_probe/README.md", "results/ssl_probe/README.md"]
+    # and nothing a probe writes would be committed beside them
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "results/ssl_probe/x/predictions.csv",
+                              "metrics/ssl_probe/x.json"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    assert ignored == ["results/ssl_probe/x/predictions.csv", "metrics/ssl_probe/x.json"]

@@ -25,7 +25,8 @@ from sklearn.svm import LinearSVC
 
 from ..evaluation import leakage, metrics
 from ..infra import atomic, params, progress
-from ..training import folds, loop, record
+from ..training import folds, loop
+from ..training import record as written  # record() below would shadow the module
 from ..infra.errors import InputError
 
 MODELS = ("logreg", "linear_svm")
@@ -148,7 +149,7 @@ def record(out, metrics_path, result, cfg, classes, inputs):
     and the metrics file); config.json has a CNN's keys, its model the classifier. No curves.csv, live/ or
     eca_weights.json: there are no epochs, hence no dvclive curves, and no ECA."""
     out = Path(out)
-    record.scored(out, Path(metrics_path), result.predictions, result.summary, list(classes),
+    written.scored(out, Path(metrics_path), result.predictions, result.summary, list(classes),
                   parameters(result.searches[0]), result.audit, cfg.protocol)
     loss = "log_loss" if cfg.model == "logreg" else "hinge, sigmoid-calibrated"
     atomic.save_json(out / "config.json", {

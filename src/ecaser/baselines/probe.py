@@ -14,6 +14,7 @@ inner folds, as egemaps.*), so a layer's number is what a scaled linear classifi
 each layer's scores with their intervals. No layer is picked on a test fold: every layer is reported.
 """
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from torch import nn
 
 from ..evaluation import leakage, metrics
 from ..infra import atomic, params, progress, runtime
-from ..training import loop, record
+from ..training import loop
+from ..training import record as written  # record() below would shadow the module
 from ..infra.errors import InputError
 from ..training.losses import FocalLoss, class_weights
 from . import linear
@@ -154,17 +156,38 @@ def per_layer(x, manifest, cfg, classes):
     return pd.DataFrame(rows)
 
 
-def record(out, metrics_path, result, layers, cfg, linear_cfg, classes, name, x):
+def encoder_cost(path):
+    """ssl_embed's record of the encoder's cost per clip (data/ssl/<name>.json: flops, parameters), refused when
+    missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: the encoder's cost per clip not found (run `dvc repro ssl_embed@{path.stem}`)")
+    return json.loads(path.read_text())
+
+
+def head_flops(head, layers, hidden):
+    """torch.utils.flop_counter's FLOPs of the probe's own forward pass on one clip's [layers, hidden] embeddings."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        head(torch.zeros(1, layers, hidden))
+    return int(counter.get_total_flops())
+
+
+def record(out, metrics_path, result, layers, cfg, linear_cfg, classes, name, x, encoder=None):
+    """The run's files; `encoder` (encoder_cost's record) goes into config.json beside the probe's own FLOPs, so
+    that the report counts a clip's whole cost, the encoder's included."""
     out = Path(out)
     head = WeightedSum(x.shape[1], x.shape[2], cfg.head, len(classes))
-    record.scored(out, Path(metrics_path), result.predictions, result.summary, list(classes),
+    written.scored(out, Path(metrics_path), result.predictions, result.summary, list(classes),
                   sum(p.numel() for p in head.parameters()), result.audit, cfg.protocol)
     atomic.save_csv(out / "curves.csv", pd.DataFrame([c for fold in result.curves for c in fold]))
-    record.log_live(out / "live", result.curves, result.predictions, list(classes))
+    written.log_live(out / "live", result.curves, result.predictions, list(classes))
     atomic.save_csv(out / "layers.csv", layers)
     atomic.save_json(out / "config.json", {
         "model": {"architecture": "ssl_weighted_sum", "classes": list(classes), "encoder": name},
         "train": [f"ssl/{name}"], "test": f"ssl/{name}", "loss": "focal", "training": asdict(cfg),
         "linear_probe": {**asdict(linear_cfg), "C": list(linear_cfg.C)}, "inputs": [list(x.shape[1:])],
         "layer_weights": result.layer_weights,
+        "probe_flops": head_flops(head, x.shape[1], x.shape[2]), "encoder_cost": encoder,
     })

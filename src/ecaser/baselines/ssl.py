@@ -13,6 +13,9 @@ every hidden state, the embeddings' output (after the convolutional feature enco
 wav2vec 2.0-style models; after Whisper's convolutions and positions) first, then each transformer layer's:
 
     data/ssl/<name>.npy   float32 [clips, layers + 1, hidden], rows as in data/segments/manifest.csv
+    data/ssl/<name>.json  what one clip costs: the encoder's forward FLOPs on one clip (torch.utils.flop_counter on
+                          the model built from the folder's config, eager attention so that it is counted) and its
+                          parameters; the probe copies it into its config.json, and the report reads it there
 
 Whisper's frames are averaged over those that cover the clip (its 30 s input is padding beyond: 50 frames a
 second), as the field does; the others' over all frames (every clip has the same length, so nothing is padded).
@@ -85,6 +88,7 @@ class Encoder:
             raise InputError(f"{folder}: its weights lack {len(missing)} of the model's tensors ({', '.join(missing[:3])}"
                              f"{', ...' if len(missing) > 3 else ''}), which would be random")
         self.whisper = config.model_type == "whisper"
+        self.config = config
         self.model = (model.get_encoder() if self.whisper else model).eval()
 
     def inputs(self, clips, sample_rate):
@@ -108,6 +112,25 @@ class Encoder:
         return layer_means(self.model, inputs, self.frames(clips.shape[1]))
 
 
+def cost(encoder, n_samples, sample_rate):
+    """{flops, parameters, ...} of one clip of n_samples through the encoder: torch.utils.flop_counter's count of a
+    forward pass of the model built from the folder's config (random weights: FLOPs depend on shapes alone), with
+    eager attention, since the counter does not see inside a fused CPU attention kernel (it would drop the
+    attention's matrix products). Whisper's encoder counts its 30 s window, which it runs whatever the clip."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from transformers import AutoModel
+
+    torch.manual_seed(0)
+    model = AutoModel.from_config(encoder.config, attn_implementation="eager")
+    model = (model.get_encoder() if encoder.whisper else model).eval()
+    inputs = encoder.inputs(np.zeros((1, n_samples), np.float32), sample_rate)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:  # not inference_mode: weight norm's
+        model(**inputs, output_hidden_states=True)  # parametrisation fails under it
+    return {"flops": int(counter.get_total_flops()), "parameters": int(sum(p.numel() for p in model.parameters())),
+            "clip_samples": int(n_samples), "sample_rate": int(sample_rate), "model_type": encoder.config.model_type,
+            "counted_by": "torch.utils.flop_counter.FlopCounterMode, one clip, forward, eager attention"}
+
+
 def layer_means(encoder, inputs, frames=None):
     """float32 [B, layers + 1, hidden]: each hidden state of `encoder` on `inputs`, averaged over its first `frames`
     frames (None: all)."""
@@ -117,7 +140,8 @@ def layer_means(encoder, inputs, frames=None):
 
 def compute(folder, audio, sample_rate, out=None, batch=None, device_name=None):
     """Write `out` (default data/ssl/<folder's basename>.npy): float32 [N, layers + 1, hidden], rows as in `audio`
-    [N, samples], whole or not at all; bad input is refused before anything is written."""
+    [N, samples], whole or not at all, and beside it `out`.json, the encoder's cost per clip (cost); bad input is
+    refused before anything is written."""
     out = Path(out or SSL / f"{name_of(folder)}.npy")
     if audio.ndim != 2 or not len(audio):
         raise InputError(f"data/segments/audio.npy: expected clips [N, samples], got shape {audio.shape}")
@@ -134,6 +158,7 @@ def compute(folder, audio, sample_rate, out=None, batch=None, device_name=None):
                 embeddings[start : start + len(clips)] = encoder.embed(clips, sample_rate, dev)
                 bar.update(len(clips))
             bar.close()
+    atomic.save_json(out.with_suffix(".json"), cost(encoder, audio.shape[1], sample_rate))
     return out
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..infra import atomic
 from ..evaluation.metrics import KEYS
-from . import collect, figures, markdown
+from . import collect, field, figures, markdown
 
 SWEEPS = ("cnn_sweep", "eca_kernels", "eca_blocks", "augment_cnn", "augment_eca")
 
@@ -24,7 +24,7 @@ def summary(results):
     best.<family> is the family's best run by test ACC (the paper's choice, made on test scores); ablation holds
     Table 6's rows (its augmentation rows are the descending runs at augment.final_size); systems (Table 4) by run
     id, attention (Table 5) by module and cross_corpus (the final model on other corpora, over the classes they
-    share) by target.
+    share) by target, and field the final model against the baselines and probes (field.summary).
     """
     best = {family: results.best(family) for family in SWEEPS}
     out = {
@@ -37,6 +37,7 @@ def summary(results):
                         for run in collect.attention(results)}
     out["cross_corpus"] = {t["name"]: {**{key: float(t["scores"][key]["value"]) for key in KEYS}, "clips": t["clips"]}
                            for t in collect.cross_corpus(results)}
+    out["field"] = field.summary(results)
     if "eca/proposed" in results.runs.index:
         run = results.runs.loc["eca/proposed"]
         out["proposed"] = {**scores(run), **{f"{key}_std": float(run[f"{key}_std"]) for key in KEYS},

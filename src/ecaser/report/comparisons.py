@@ -43,7 +43,12 @@ def find(results, p, source):
 def test(results, a, b):
     """The fold-level paired test of ACC, a - b, and the clip-level second view (exact McNemar on the first
     repeat's clips), as `ecaser compare` computes them."""
-    pred_a, pred_b = stats.paired(results.predictions(a.name), results.predictions(b.name))
+    return paired_test(results.predictions(a.name), results.predictions(b.name))
+
+
+def paired_test(pred_a, pred_b):
+    """test() on two predictions.csv frames; InputError where they are not on the same clips and folds."""
+    pred_a, pred_b = stats.paired(pred_a, pred_b)
     fold_level = stats.corrected_ttest(compare.fold_scores(pred_a)["ACC"], compare.fold_scores(pred_b)["ACC"],
                                        *compare.sizes(pred_a))
     first = compare.first_repeat(pred_a)

@@ -15,6 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..infra import atomic
 from ..evaluation import metrics
+from . import field
 from .collect import attention, augmentation, natural, systems
 
 matplotlib.use("Agg")  # files only: no display, and no GUI toolkit to import
@@ -200,6 +201,23 @@ def training_curves(p, results):
     return fig
 
 
+def probe_layers(p, results):
+    """Each probed encoder's per-layer linear probe: UA by layer with its 95 % interval over the folds (layers.csv);
+    None where no probe ran."""
+    encoders = field.layers(results.root)
+    if not encoders:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for (name, layers), colour in zip(encoders.items(), sns.color_palette("viridis", len(encoders))):
+        ax.plot(layers["layer"], layers["UA_mean"], marker="o", color=colour, label=name)
+        ax.fill_between(layers["layer"], layers["UA_low"], layers["UA_high"], color=colour, alpha=0.2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(title="Per-layer linear probe of each frozen encoder (95 % interval over folds)",
+           xlabel="layer (0: the embeddings' output)", ylabel="UA (%)")
+    ax.legend(title="encoder", loc="best")
+    return fig
+
+
 Figure = namedtuple("Figure", ["file", "draw", "heading", "families", "tables"])
 # Every figure, in the report's order: its file under plots/, the function that draws it (None where its runs are
 # missing), the report's heading over it, the run families it needs, and whether their run tables follow it. The
@@ -227,6 +245,8 @@ FIGURES = [
     Figure("fig15_eca_block6.png", eca_block6,
            "Fig. 15: ECA channel weights per emotion, block 6 (with STFT augmentation)", ["augment_eca"], False),
     Figure("training_curves.png", training_curves, "Training curves (proposed model and CNN)", ["cnn", "eca"], False),
+    Figure("ssl_probe_layers.png", probe_layers, "Frozen encoders: UA of the per-layer linear probe, by layer",
+           ["ssl_probe"], False),
 ]
 
 

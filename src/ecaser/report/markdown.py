@@ -3,7 +3,7 @@
 import pandas as pd
 
 from ..evaluation.metrics import KEYS
-from . import comparisons, figures, paper
+from . import comparisons, field, figures, paper
 from .collect import ablation, attention, cross_corpus, natural, systems
 
 OPTIMISTIC = "ACC, best epoch on the test fold (optimistic; not our protocol)"
@@ -282,7 +282,8 @@ def comparisons_section(families):
 def render(p, results, written):
     summary, claims_section = claims_lines(comparisons.claims(results, p))
     lines = [*header(p, results), *summary, "", *ablation_table(p, results), *published_systems_table(p, results),
-             *systems_table(p, results), *attention_table(p, results), *cross_corpus_section(results),
+             *systems_table(p, results), *attention_table(p, results), *field.section(p, results),
+             *cross_corpus_section(results),
              *claims_section,
              *comparisons_section(comparisons.families(results, p)), *choices_section()]
     for figure in figures.FIGURES:
