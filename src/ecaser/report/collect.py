@@ -135,6 +135,7 @@ def load(p, root="."):
                 **{f"{key}_{end}": m[key][end] for key in KEYS for end in ("low", "high")},
                 **{f"best_{key}": details["best_test_epoch"][key] for key in KEYS},
                 **{f"each_{key}": details["best_epoch_each"][key] for key in KEYS}, **m["model"],
+                "calibration": m.get("calibration"), "audit": details.get("audit", {}).get("summary"),
             })
             folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in details["folds"].items()]
     if not runs:
