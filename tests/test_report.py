@@ -90,7 +90,7 @@ def write_tree(root, corpus, classes, runs):
                 train = kw.get("train_versions", ["v8"])
                 model = models.cnn(classes, kw.get("channel_scale", 1), 16, kw.get("attention", "eca"),
                                    kw.get("attention_blocks", ()), kw.get("eca_kernel", 7))
-                run = experiments.Run(model, tuple(train), train[0], kw.get("loss", "focal"))
+                run = experiments.Run(model, tuple(train), train[0], kw.get("loss", "focal"), kw.get("protocol"))
             record.run(p, run, f"results/{family}/{name}", f"metrics/{family}/{name}.json")
     return p
 
@@ -113,6 +113,7 @@ FULL = [
     ("eca", "proposed", 0.6, {"attention_blocks": (5, 6)}),
     augment("cnn", "ascending", 2, 0.5), augment("cnn", "descending", 2, 0.6), augment("cnn", "descending", 4, 0.8),
     augment("eca", "ascending", 2, 0.9), augment("eca", "descending", 2, 0.7), augment("eca", "descending", 4, 0.5),
+    ("protocol", "speaker", 0.5, {**augment("eca", "descending", 2, 0.5)[3], "protocol": "speaker"}),
 ]
 DSLSTM = ("dslstm", "published", 0.35, {"loss": "cross_entropy"})
 DSLSTM_INPUTS = ((39, 301), (128, 63), (256, 32))  # MFCC, fine and coarse Mel (the real ones of a 2 s clip)
@@ -476,7 +477,9 @@ def test_each_family_says_what_its_folds_share(full):
     line = "random folds: 3/3 speakers of every test fold seen in training (texts unknown: the corpus does not name them)"
     families = ["cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "attention", "augment_cnn",
                 "augment_eca", "dslstm"]
-    assert [l for l in shares.splitlines() if l.startswith("- ")] == [f"- **`{f}`:** {line}." for f in families]
+    # the fake training gives every protocol the same folds; the line names the protocol each run was trained under
+    assert [l for l in shares.splitlines() if l.startswith("- ")] == [
+        *(f"- **`{f}`:** {line}." for f in families), f"- **`protocol`:** {line.replace('random', 'speaker')}."]
 
 
 def test_the_final_models_calibration_and_reliability_diagram(full, results):
@@ -494,3 +497,46 @@ def test_the_final_models_calibration_and_reliability_diagram(full, results):
     assert sum(patch.get_height() for patch in counts.patches) == len(predictions)
     c = calibration.of_predictions(predictions, EMODB_LIKE)
     assert f"log loss {c['log_loss']:.3f}" in section
+
+
+def test_the_final_model_under_each_protocol_against_the_papers_on_the_same_clips(tmp_path):
+    from statsmodels.stats.contingency_tables import mcnemar
+    from sklearn.metrics import balanced_accuracy_score
+    family, name, _, kw = augment("eca", "descending", 2, 0.9)
+    p = write_tree(tmp_path, "synthetic-emodb", EMODB_LIKE,
+                   [(family, name, 0.9, kw), ("protocol", "speaker", 0.5, {**kw, "protocol": "speaker"})])
+    report.build(p, tmp_path)
+    text = (tmp_path / "reports/report.md").read_text()
+    config = json.loads((tmp_path / "results/protocol/speaker/config.json").read_text())
+    assert config["protocol"] == "speaker" and config["training"]["protocol"] == "speaker"
+    stratified = pd.read_csv(tmp_path / "results/augment_eca/descending-2/predictions.csv")
+    speaker = pd.read_csv(tmp_path / "results/protocol/speaker/predictions.csv")
+    ua = [100 * balanced_accuracy_score(d["true"], d["pred"]) for d in (stratified, speaker)]
+    opening = text.split("\n## ")[0]
+    assert "uses stratified folds (`cv.protocol`)" in opening
+    assert f"speaker-independent folds keep {100 * ua[1] / ua[0]:.0f} % of the stratified UA" in opening
+    section = text.split("## How much the protocol adds")[1].split("\n## ")[0]
+    line = cells(section, "speaker")
+    assert line[1] == "protocol/speaker" and cells(section, "stratified")[1] == "augment_eca/descending-2"
+    assert line[2].startswith(f"{ua[1]:.2f} [")
+    assert line[5].startswith(f"{ua[1] - ua[0]:+.2f} [")
+    low, high = (float(x) for x in line[5].split("[")[1].rstrip("]").split(", "))
+    assert low <= ua[1] - ua[0] <= high and high - low > 0
+    right_a, right_b = stratified["pred"] == stratified["true"], speaker["pred"] == speaker["true"]
+    table = [[np.sum(right_a & right_b), np.sum(right_a & ~right_b)], [np.sum(~right_a & right_b),
+                                                                        np.sum(~right_a & ~right_b)]]
+    assert line[-1] == f"{mcnemar(table, exact=True).pvalue:.3g}"
+    # the audit line of the protocol family names its own protocol's folds
+    assert "- **`protocol`:** speaker folds:" in text
+
+
+def test_protocols_others_is_checked_in_one_line_naming_the_key():
+    p = params("synthetic-emodb")
+    with pytest.raises(experiments.InputError, match="'protocols.others' lists stratified, which is cv.protocol"):
+        experiments.train_protocol({**p, "protocols": {"others": ["stratified"]}}, "stratified")
+    with pytest.raises(experiments.InputError, match="'protocols.others' must be a list"):
+        experiments.train_protocol({**p, "protocols": {"others": ["file"]}}, "file")
+    run = experiments.train_protocol(p, "speaker")
+    assert run == replace(experiments.augment_eca(p, "descending", p["augment"]["final_size"]), protocol="speaker")
+    assert record.config(p, run).protocol == "speaker" and record.config(p, replace(run, protocol=None)).protocol == \
+        p["cv"]["protocol"]

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from ..evaluation.metrics import KEYS
-from . import comparisons, figures, paper
+from . import comparisons, figures, paper, protocols
 from .collect import ablation, attention, cross_corpus, natural, systems
 
 OPTIMISTIC = "ACC, best epoch on the test fold (optimistic; not our protocol)"
@@ -106,6 +106,7 @@ def header(p, results):
         f"{', '.join(map(str, p['eca']['blocks']))}; final model: K = {p['augment']['final_size']} descending STFT "
         f"versions; {p['data']['segment_s']:g} s segments; ablation models on {p['model']['version']}; "
         f"STFT versions trained or tested: {', '.join(versions)}.",
+        *protocols.kept(p, results),
         f"- Where a configuration is called best, it was {BEST}.",
     ]
     return lines
@@ -349,7 +350,8 @@ def render(p, results, written):
     summary, claims_section = claims_lines(comparisons.claims(results, p))
     lines = [*header(p, results), *summary, "", *ablation_table(p, results), *published_systems_table(p, results),
              *systems_table(p, results), *attention_table(p, results), *cross_corpus_section(results),
-             *claims_section, *audit_section(results), *calibration_section(results),
+             *claims_section, *protocols.section(p, results, table), *audit_section(results),
+             *calibration_section(results),
              *comparisons_section(comparisons.families(results, p)), *choices_section(p)]
     for figure in figures.FIGURES:
         lines += section(p, results, written, figure.heading, figure.file, figure.families, figure.tables)
