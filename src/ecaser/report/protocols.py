@@ -71,8 +71,8 @@ def kept(p, results):
     """The header's line: which protocol the headline numbers use, and the share of the stratified UA that the
     speaker-independent run keeps (where both were run)."""
     found = dict(runs(p, results))
-    line = (f"- **Headline protocol:** every score above the \"How much the protocol adds\" section uses "
-            f"{p['cv']['protocol']} folds (`cv.protocol`)")
+    line = (f"- **Headline protocol:** every score in this report but those of \"How much the protocol adds\" "
+            f"uses {p['cv']['protocol']} folds (`cv.protocol`)")
     if REFERENCE in found and "speaker" in found:
         share = 100 * found["speaker"]["UA"] / found[REFERENCE]["UA"]
         line += (f"; speaker-independent folds keep {share:.0f} % of the stratified UA of the final model "
