@@ -18,7 +18,7 @@ from scipy import stats as scipy_stats
 
 from ecaser.data import corpora, dataset
 from ecaser.training import experiments, record, loop
-from ecaser.evaluation import metrics, stats
+from ecaser.evaluation import calibration, leakage, metrics, stats
 from ecaser import models, report
 from ecaser.data.corpora import ravdess
 from ecaser.report import collect, field, figures
@@ -67,7 +67,9 @@ def fake_cross_validate(quality):
         width = (model.base_channels or 0) * (model.channel_scale or 0)
         blocks = model.attention_blocks if model.attention == "eca" else ()
         eca = {b: {c: rng.uniform(size=width * b).tolist() for c in model.classes} for b in blocks}
-        return loop.Result(predictions, summary, curves, eca, fold_models=[])
+        splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in (1, 2)]
+        speakers = pd.DataFrame({"speaker": [f"s{i % 3}" for i in range(len(y))]})  # every speaker on both sides
+        return loop.Result(predictions, summary, curves, eca, fold_models=[], audit=leakage.audit(speakers, splits))
 
     return cross_validate
 
@@ -89,7 +91,7 @@ def write_tree(root, corpus, classes, runs):
                 train = kw.get("train_versions", ["v8"])
                 model = models.cnn(classes, kw.get("channel_scale", 1), 16, kw.get("attention", "eca"),
                                    kw.get("attention_blocks", ()), kw.get("eca_kernel", 7))
-                run = experiments.Run(model, tuple(train), train[0], kw.get("loss", "focal"))
+                run = experiments.Run(model, tuple(train), train[0], kw.get("loss", "focal"), kw.get("protocol"))
             record.run(p, run, f"results/{family}/{name}", f"metrics/{family}/{name}.json")
     return p
 
@@ -142,6 +144,7 @@ FULL = [
     ("eca", "proposed", 0.6, {"attention_blocks": (5, 6)}),
     augment("cnn", "ascending", 2, 0.5), augment("cnn", "descending", 2, 0.6), augment("cnn", "descending", 4, 0.8),
     augment("eca", "ascending", 2, 0.9), augment("eca", "descending", 2, 0.7), augment("eca", "descending", 4, 0.5),
+    ("protocol", "speaker", 0.5, {**augment("eca", "descending", 2, 0.5)[3], "protocol": "speaker"}),
 ]
 DSLSTM = ("dslstm", "published", 0.35, {"loss": "cross_entropy"})
 DSLSTM_INPUTS = ((39, 301), (128, 63), (256, 32))  # MFCC, fine and coarse Mel (the real ones of a 2 s clip)
@@ -248,7 +251,7 @@ def test_real_corpus_with_missing_families_is_reported_with_notes(partial):
     assert collect.load(params("iemocap"), partial).run("eca_blocks/last2-k7")["source"] == "eca/proposed"
     assert "| last2-k7 (= eca/proposed) |" in text.split("## Fig. 9")[1].split("## Fig. 10")[0]
     assert written == {"fig6_channel_scale.png", "fig9_eca_blocks.png", "fig11_descending.png", "fig12_confusion.png",
-                       "fig13_confusion.png", "fig14_eca_block5.png", "fig15_eca_block6.png", "training_curves.png",
+                       "fig13_confusion.png", "fig14_eca_block5.png", "fig15_eca_block6.png", "training_curves.png", "reliability.png",
                        "confusion_baselines.png"}
     assert "## Fig. 10: multi-STFT augmentation, ascending\n\n_Skipped: no runs of `augment_cnn` under" in text
     summary = json.loads((partial / "metrics/summary.json").read_text())
@@ -578,3 +581,96 @@ def test_without_probes_or_egemaps_the_field_section_has_ours_and_the_published_
     p_values = [summary[key]["p"] for key in ("cnn/focal", "dslstm/published")]  # Holm over two: the smaller doubled
     assert min(summary[key]["p_holm"] for key in ("cnn/focal", "dslstm/published")) == pytest.approx(
         min(2 * min(p_values), 1))
+
+
+def test_the_report_names_the_settings_of_the_params_it_was_run_with(full):
+    """Every setting the report names comes from the params the run used: changed params, changed text."""
+    from ecaser.report import markdown
+    p = params("synthetic-emodb")
+    p["eca"]["kernel"], p["cv"]["folds"], p["augment"]["final_size"] = 3, 4, 3
+    p["model"]["channel_scale"], p["cv"]["repeats"], p["train"]["batch_size"] = 2, 2, 20
+    p["train"]["lr"], p["data"]["segment_s"], p["cv"]["protocol"] = 0.0005, 4.5, "speaker"
+    text = markdown.render(p, collect.load(p, full), [])
+    choices = text.split("## Where the paper is silent: our choices")[1].split("\n## ")[0]
+    assert "ECA kernel k = 3 (paper-scale configs: 7)" in choices
+    assert "channel scale n = 2 (paper-scale configs: 4)" in choices
+    assert "speaker 4-fold, repeated 2 times" in choices
+    assert "K = 3 (paper-scale configs: 6) descending versions (v8, v7, v6)" in choices
+    assert "learning rate `train.lr` 0.0005" in choices and "batch 20 (paper-scale configs: 36)" in choices
+    assert "2 epochs (paper-scale configs: 100 epochs)" in choices and "4.5 s per clip" in choices
+    for stale in ("n = 4 and k = 7, IEMOCAP's", "stratified 5-fold (the paper", "K = 6 descending"):
+        assert stale not in choices
+    opening = text.split("\n## ")[0]
+    assert "4-fold cross-validation (speaker), repeated 2 times" in opening and "batch 20" in opening
+    assert "ECA k = 3 after blocks 5, 6" in opening and "final model: K = 3" in opening
+
+
+def test_each_family_says_what_its_folds_share(full):
+    text = (full / "reports/report.md").read_text()
+    shares = text.split("## What the folds share")[1].split("\n## ")[0]
+    line = "random folds: 3/3 speakers of every test fold seen in training (texts unknown: the corpus does not name them)"
+    families = ["cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "attention", "augment_cnn",
+                "augment_eca", "dslstm"]
+    # the fake training gives every protocol the same folds; the line names the protocol each run was trained under
+    assert [l for l in shares.splitlines() if l.startswith("- ")] == [
+        *(f"- **`{f}`:** {line}." for f in families), f"- **`protocol`:** {line.replace('random', 'speaker')}."]
+
+
+def test_the_final_models_calibration_and_reliability_diagram(full, results):
+    text = (full / "reports/report.md").read_text()
+    section = text.split("## Calibration of the final model")[1].split("\n## ")[0]
+    predictions = pd.read_csv(full / "results/augment_eca/descending-2/predictions.csv")
+    probs = predictions[[f"p_{c}" for c in EMODB_LIKE]].to_numpy()
+    right = probs.argmax(axis=1) == predictions["true"]
+    # one-hot probabilities: every clip has confidence 1, so ECE is the error rate; Brier 2 per wrong clip
+    assert f"ECE {1 - right.mean():.3f}" in section and f"Brier score {2 * (1 - right.mean()):.3f}" in section
+    assert "](../plots/reliability.png)" in text.split("## Reliability of the final model")[1]
+    top, counts = drawn(figures.reliability, results)
+    x, y = top.lines[1].get_data()
+    assert list(x) == pytest.approx([1.0]) and list(y) == pytest.approx([right.mean()])
+    assert sum(patch.get_height() for patch in counts.patches) == len(predictions)
+    c = calibration.of_predictions(predictions, EMODB_LIKE)
+    assert f"log loss {c['log_loss']:.3f}" in section
+
+
+def test_the_final_model_under_each_protocol_against_the_papers_on_the_same_clips(tmp_path):
+    from statsmodels.stats.contingency_tables import mcnemar
+    from sklearn.metrics import balanced_accuracy_score
+    family, name, _, kw = augment("eca", "descending", 2, 0.9)
+    p = write_tree(tmp_path, "synthetic-emodb", EMODB_LIKE,
+                   [(family, name, 0.9, kw), ("protocol", "speaker", 0.5, {**kw, "protocol": "speaker"})])
+    report.build(p, tmp_path)
+    text = (tmp_path / "reports/report.md").read_text()
+    config = json.loads((tmp_path / "results/protocol/speaker/config.json").read_text())
+    assert config["protocol"] == "speaker" and config["training"]["protocol"] == "speaker"
+    stratified = pd.read_csv(tmp_path / "results/augment_eca/descending-2/predictions.csv")
+    speaker = pd.read_csv(tmp_path / "results/protocol/speaker/predictions.csv")
+    ua = [100 * balanced_accuracy_score(d["true"], d["pred"]) for d in (stratified, speaker)]
+    opening = text.split("\n## ")[0]
+    assert "uses stratified folds (`cv.protocol`)" in opening
+    assert f"speaker-independent folds keep {100 * ua[1] / ua[0]:.0f} % of the stratified UA" in opening
+    section = text.split("## How much the protocol adds")[1].split("\n## ")[0]
+    line = cells(section, "speaker")
+    assert line[1] == "protocol/speaker" and cells(section, "stratified")[1] == "augment_eca/descending-2"
+    assert line[2].startswith(f"{ua[1]:.2f} [")
+    assert line[5].startswith(f"{ua[1] - ua[0]:+.2f} [")
+    low, high = (float(x) for x in line[5].split("[")[1].rstrip("]").split(", "))
+    assert low <= ua[1] - ua[0] <= high and high - low > 0
+    right_a, right_b = stratified["pred"] == stratified["true"], speaker["pred"] == speaker["true"]
+    table = [[np.sum(right_a & right_b), np.sum(right_a & ~right_b)], [np.sum(~right_a & right_b),
+                                                                        np.sum(~right_a & ~right_b)]]
+    assert line[-1] == f"{mcnemar(table, exact=True).pvalue:.3g}"
+    # the audit line of the protocol family names its own protocol's folds
+    assert "- **`protocol`:** speaker folds:" in text
+
+
+def test_protocols_others_is_checked_in_one_line_naming_the_key():
+    p = params("synthetic-emodb")
+    with pytest.raises(experiments.InputError, match="'protocols.others' lists stratified, which is cv.protocol"):
+        experiments.train_protocol({**p, "protocols": {"others": ["stratified"]}}, "stratified")
+    with pytest.raises(experiments.InputError, match="'protocols.others' must be a list"):
+        experiments.train_protocol({**p, "protocols": {"others": ["file"]}}, "file")
+    run = experiments.train_protocol(p, "speaker")
+    assert run == replace(experiments.augment_eca(p, "descending", p["augment"]["final_size"]), protocol="speaker")
+    assert record.config(p, run).protocol == "speaker" and record.config(p, replace(run, protocol=None)).protocol == \
+        p["cv"]["protocol"]

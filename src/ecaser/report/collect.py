@@ -24,7 +24,7 @@ from ..evaluation.metrics import KEYS
 from . import paper
 
 FAMILIES = ("cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "attention", "augment_cnn",
-            "augment_eca", "dslstm")
+            "augment_eca", "dslstm", "protocol")
 TABLE4 = ("cnn/focal", "eca_original/adaptive", "eca/proposed", "dslstm/published")
 AUGMENT = {"augment_cnn": "CNN", "augment_eca": "CNN + ECA"}
 
@@ -41,13 +41,14 @@ def flat(config):
 
 def config_of(run):
     """The flat config of an experiments.Run that a training stage would write."""
-    return {**run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss}
+    return {**run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss,
+            "protocol": run.protocol}
 
 
 def signature(config):
     """What decides a run's numbers, so that equal runs of different families can stand in for each other."""
     return json.dumps([config[key] for key in ("architecture", "train", "test", "channel_scale", "attention",
-                                               "attention_blocks", "eca_kernel", "loss")])
+                                               "attention_blocks", "eca_kernel", "loss")] + [config.get("protocol")])
 
 
 def describe(config):
@@ -135,6 +136,7 @@ def load(p, root="."):
                 **{f"{key}_{end}": m[key][end] for key in KEYS for end in ("low", "high")},
                 **{f"best_{key}": details["best_test_epoch"][key] for key in KEYS},
                 **{f"each_{key}": details["best_epoch_each"][key] for key in KEYS}, **m["model"],
+                "calibration": m.get("calibration"), "audit": details.get("audit", {}).get("summary"),
             })
             folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in details["folds"].items()]
     if not runs:

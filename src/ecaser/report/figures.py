@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
+from sklearn.calibration import calibration_curve
 
 from ..infra import atomic
-from ..evaluation import metrics
+from ..evaluation import calibration, metrics
 from . import field
 from .collect import attention, augmentation, natural, systems
 
@@ -218,6 +219,27 @@ def probe_layers(p, results):
     return fig
 
 
+def reliability(p, results):
+    """The final model's reliability diagram: accuracy against mean top-class probability in 15 equal-width bins
+    (scikit-learn's calibration_curve on correctness), the diagonal, and how many clips each bin holds."""
+    run = results.run("augment_eca/final")
+    if run is None:
+        return None
+    predictions = results.predictions("augment_eca/final")
+    probs = predictions[[f"p_{c}" for c in run["classes"]]].to_numpy()
+    confidence, right = probs.max(axis=1), (probs.argmax(axis=1) == predictions["true"].to_numpy())
+    accuracy, mean_confidence = calibration_curve(right, confidence, n_bins=calibration.BINS, strategy="uniform")
+    fig, (top, counts) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, height_ratios=(3, 1))
+    top.plot([0, 1], [0, 1], ls="--", color="grey", label="perfectly calibrated")
+    top.plot(mean_confidence, accuracy, marker="o", label=run["source"])
+    top.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title="Reliability of the final model (top class)")
+    top.legend(loc="upper left")
+    counts.hist(confidence, bins=np.linspace(0, 1, calibration.BINS + 1), color="grey")
+    counts.set(xlabel="top-class probability", ylabel="clips")
+    fig.tight_layout()
+    return fig
+
+
 Figure = namedtuple("Figure", ["file", "draw", "heading", "families", "tables"])
 # Every figure, in the report's order: its file under plots/, the function that draws it (None where its runs are
 # missing), the report's heading over it, the run families it needs, and whether their run tables follow it. The
@@ -244,6 +266,7 @@ FIGURES = [
            "Fig. 14: ECA channel weights per emotion, block 5 (with STFT augmentation)", ["augment_eca"], False),
     Figure("fig15_eca_block6.png", eca_block6,
            "Fig. 15: ECA channel weights per emotion, block 6 (with STFT augmentation)", ["augment_eca"], False),
+    Figure("reliability.png", reliability, "Reliability of the final model", ["augment_eca"], False),
     Figure("training_curves.png", training_curves, "Training curves (proposed model and CNN)", ["cnn", "eca"], False),
     Figure("ssl_probe_layers.png", probe_layers, "Frozen encoders: UA of the per-layer linear probe, by layer",
            ["ssl_probe"], False),

@@ -3,30 +3,65 @@
 import pandas as pd
 
 from ..evaluation.metrics import KEYS
-from . import comparisons, field, figures, paper
+from . import comparisons, field, figures, paper, protocols
 from .collect import ablation, attention, cross_corpus, natural, systems
 
 OPTIMISTIC = "ACC, best epoch on the test fold (optimistic; not our protocol)"
 OPTIMISTIC_ALL = "UA / WA / ACC, best epoch on the test fold (optimistic; not our protocol)"
 EACH = "UA / WA / ACC, UA and WA each at its own best test epoch (the DS-LSTM authors' protocol)"
 BEST = "chosen on test scores, as the paper chose it: optimistic"
-# What the paper leaves unsaid and this repository had to choose: (topic, our choice and why). The README lists them.
-CHOICES = [
-    ("STFT window", "Hann, the usual choice; the paper's MATLAB preprocessing does not name one"),
-    ("FFT length", "the window zero-padded to the next power of two: 256 for 15 ms, 512 for 20-30 ms, 1024 above"),
-    ("Mel filters", "librosa's Slaney-normalised filterbank, 64 bands from 0 Hz to 8 kHz"),
-    ("Framing", "centred frames with zero padding, so every version has 1 + samples / 160 frames"),
-    ("Log floor", "10 log10 of the power with a 1e-10 floor and no top-dB clipping: nothing is cut off"),
-    ("Normalisation", "each Mel band's mean and std over the training fold, so the test fold decides nothing"),
-    ("Adam", "learning rate `train.lr` 0.001 and no decay (`train.lr_decay` 1.0): Adam's own default"),
-    ("EMODB's n and k", "n = 4 and k = 7, IEMOCAP's, since the paper's EMODB choices are lost from its text"),
-    ("Folds", "stratified 5-fold (the paper says only \"randomly selected\"): every fold keeps the class shares"),
-    ("Scored epoch", "the last one: the paper does not say, and picking the best test epoch would let the test fold "
-                     "choose; that optimistic figure is shown separately, labelled"),
-    ("Precision", "float32 on the CPU; the paper-scale configs' bfloat16 autocast for a GPU"),
-    ("Final augmentation size", "K = 6 descending versions (v8..v3) for both corpora (`augment.final_size`): the "
-                                "paper gives EMODB's best, not IEMOCAP's, and K is set, not picked on test folds"),
-]
+# The paper-scale configs' settings (configs/paper-*.yaml), named beside this run's own where they differ.
+PAPER_SCALE = {"channel_scale": 4, "kernel": 7, "blocks": [5, 6], "folds": 5, "repeats": 3, "protocol": "stratified",
+               "epochs": 100, "batch_size": 36, "final_size": 6, "precision": "bfloat16"}
+
+
+def beside(value, key, text=None):
+    """This run's value, and the paper-scale configs' where it differs, labelled as theirs."""
+    text = text or (lambda v: str(v))
+    paper_value = PAPER_SCALE[key]
+    return text(value) if value == paper_value else f"{text(value)} (paper-scale configs: {text(paper_value)})"
+
+
+def choices(p):
+    """What the paper leaves unsaid and this repository had to choose: (topic, our choice and why), every value named
+    from the params this run used (paper-scale configs' values beside them where they differ). docs/choices.md
+    explains them."""
+    rate, mels, train, cv = p["data"]["sample_rate"], p["stft"]["n_mels"], p["train"], p["cv"]
+    model, eca, final = p["model"], p["eca"], p["augment"]["final_size"]
+    versions = list(p["stft"]["versions"])
+    descending = versions[::-1][:int(final)] if isinstance(final, int) else []
+    blocks = ", ".join(map(str, eca["blocks"]))
+    folds = f"{cv['folds']}-fold"
+    repeats = f", repeated {cv['repeats']} times with other seeds" if cv["repeats"] != 1 else ""
+    return [
+        ("STFT window", "Hann, the usual choice; the paper's MATLAB preprocessing does not name one"),
+        ("FFT length", "the window zero-padded to the next power of two: 256 for 15 ms, 512 for 20-30 ms, 1024 above "
+                       "(at 16 kHz)"),
+        ("Mel filters", f"librosa's Slaney-normalised filterbank, {mels} bands from 0 Hz to {rate / 2000:g} kHz"),
+        ("Framing", f"centred frames with zero padding, so every version has 1 + samples / {rate // 100} frames "
+                    "(a 10 ms hop)"),
+        ("Log floor", "10 log10 of the power with a 1e-10 floor and no top-dB clipping: nothing is cut off"),
+        ("Normalisation", "each Mel band's mean and std over the training fold, so the test fold decides nothing"),
+        ("Adam", f"learning rate `train.lr` {train['lr']:g}, decay factor per epoch `train.lr_decay` "
+                 f"{train['lr_decay']:g}, batch {beside(train['batch_size'], 'batch_size')}, "
+                 f"{beside(train['epochs'], 'epochs', epochs)}"),
+        ("n and k", f"channel scale n = {beside(model['channel_scale'], 'channel_scale')} "
+                    f"(`model.channel_scale`), ECA kernel k = {beside(eca['kernel'], 'kernel')} (`eca.kernel`) after "
+                    f"blocks {blocks} (`eca.blocks`); the paper-scale configs take IEMOCAP's n = 4 and k = 7 for "
+                    "EMODB too, since the paper's EMODB choices are lost from its text"),
+        ("Folds", f"{cv['protocol']} {folds}{repeats} (`cv.*`; paper-scale configs: "
+                  f"{PAPER_SCALE['protocol']} {PAPER_SCALE['folds']}-fold, repeated {PAPER_SCALE['repeats']} times; "
+                  "the paper says only \"randomly selected\"): stratified folds keep the class shares"),
+        ("Scored epoch", "the last one: the paper does not say, and picking the best test epoch would let the test fold "
+                         "choose; that optimistic figure is shown separately, labelled"),
+        ("Precision", f"{beside(train['precision'], 'precision')} (`train.precision`): float32 on the CPU, "
+                      "bfloat16 autocast for a GPU"),
+        ("Segment length", f"{p['data']['segment_s']:g} s per clip (`data.segment_s`; the paper: 3 s for EMODB, "
+                           "6 s for IEMOCAP)"),
+        ("Final augmentation size", f"K = {beside(final, 'final_size')} descending versions "
+                                    f"({', '.join(descending)}) (`augment.final_size`): the paper gives EMODB's best "
+                                    "(6: v8..v3), not IEMOCAP's, and K is set, not picked on test folds"),
+    ]
 
 
 def table(rows):
@@ -62,12 +97,16 @@ def header(p, results):
                   "keeps the paper's EMODB and IEMOCAP columns for reference).", ""]
     lines += [
         f"- **Corpus:** `{corpus}`; {len(runs.iloc[0]['classes'])} classes: {', '.join(runs.iloc[0]['classes'])}.",
-        f"- **Protocol:** {p['cv']['folds']}-fold cross-validation ({p['cv']['protocol']}), "
-        f"{epochs(p['train']['epochs'])}; scores of the last epoch; the test fold never chooses anything. "
-        "± is the standard deviation over folds.",
+        f"- **Protocol:** {p['cv']['folds']}-fold cross-validation ({p['cv']['protocol']})"
+        f"{f', repeated {rp} times' if (rp := p['cv']['repeats']) != 1 else ''}, "
+        f"{epochs(p['train']['epochs'])}, batch {p['train']['batch_size']}, Adam lr {p['train']['lr']:g}; scores of "
+        "the last epoch; the test fold never chooses anything. ± is the standard deviation over folds.",
         f"- **Scale:** channel scale n = {p['model']['channel_scale']} (paper: {paper.CHANNEL_SCALE}), "
-        f"{epochs(p['train']['epochs'])} (paper: {paper.EPOCHS}); ablation models on {p['model']['version']}; "
+        f"{epochs(p['train']['epochs'])} (paper: {paper.EPOCHS}); ECA k = {p['eca']['kernel']} after blocks "
+        f"{', '.join(map(str, p['eca']['blocks']))}; final model: K = {p['augment']['final_size']} descending STFT "
+        f"versions; {p['data']['segment_s']:g} s segments; ablation models on {p['model']['version']}; "
         f"STFT versions trained or tested: {', '.join(versions)}.",
+        *protocols.kept(p, results),
         f"- Where a configuration is called best, it was {BEST}.",
     ]
     return lines
@@ -93,9 +132,10 @@ def ablation_table(p, results):
     return lines + ([f"_Not trained, so not shown: {'; '.join(missing)}._", ""] if missing else [])
 
 
-def choices_section():
-    return ["## Where the paper is silent: our choices", "",
-            *(f"- **{topic}:** {choice}." for topic, choice in CHOICES), ""]
+def choices_section(p):
+    return ["## Where the paper is silent: our choices", "", "Every value below is this run's params'; the "
+            "paper-scale configs' stand beside them where they differ.", "",
+            *(f"- **{topic}:** {choice}." for topic, choice in choices(p)), ""]
 
 
 def triple(numbers):
@@ -279,13 +319,41 @@ def comparisons_section(families):
     return lines
 
 
+def audit_section(results):
+    """One line per run family of what its test folds share with their training sides (leakage.sentence of each
+    run's audit, from its scores.json); a family whose runs' folds differ lists each distinct line."""
+    lines = ["## What the folds share", "", "What each family's test folds share with their training sides (the "
+             "leakage audit of evaluation/leakage.py, per run in its scores.json): a score on speakers or texts "
+             "heard in training measures less than one on unheard ones.", ""]
+    runs = results.runs[~results.runs["alias"]]
+    for family in dict.fromkeys(runs["family"]):
+        found = list(dict.fromkeys(a for a in runs.loc[runs["family"] == family, "audit"] if isinstance(a, str)))
+        lines.append(f"- **`{family}`:** {'; '.join(found) if found else 'no audit recorded (an older run)'}.")
+    return lines + [""]
+
+
+def calibration_section(results):
+    """ECE, Brier score and log loss of the final model's out-of-fold probabilities (its metrics file)."""
+    final = results.run("augment_eca/final")
+    lines = ["## Calibration of the final model", ""]
+    if final is None or not isinstance(final["calibration"], dict):
+        return lines + ["_Skipped: no augment_eca run at augment.final_size with a calibration block._", ""]
+    c = final["calibration"]
+    return lines + [f"`{final['source']}`, its out-of-fold probabilities pooled over folds and repeats: "
+                    f"ECE {c['ECE']:.3f} (15 equal-width bins of the top-class probability), Brier score "
+                    f"{c['Brier']:.3f} (multi-class, 0..2), log loss {c['log_loss']:.3f}; lower is better for each "
+                    "(evaluation/calibration.py). The reliability diagram is below (\"Reliability of the final "
+                    "model\").", ""]
+
+
 def render(p, results, written):
     summary, claims_section = claims_lines(comparisons.claims(results, p))
     lines = [*header(p, results), *summary, "", *ablation_table(p, results), *published_systems_table(p, results),
              *systems_table(p, results), *attention_table(p, results), *field.section(p, results),
              *cross_corpus_section(results),
-             *claims_section,
-             *comparisons_section(comparisons.families(results, p)), *choices_section()]
+             *claims_section, *protocols.section(p, results, table), *audit_section(results),
+             *calibration_section(results),
+             *comparisons_section(comparisons.families(results, p)), *choices_section(p)]
     for figure in figures.FIGURES:
         lines += section(p, results, written, figure.heading, figure.file, figure.families, figure.tables)
     return "\n".join(lines)

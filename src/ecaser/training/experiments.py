@@ -11,7 +11,7 @@ aliases() names them for the report, and borrowed() the cells of Fig. 9 that Fig
 
 import argparse
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import models
 from ..data import dataset
@@ -30,6 +30,7 @@ class Run:
     train: tuple  # STFT versions (the DS-LSTM: its three input streams, read as one version)
     test: str
     loss: str = "focal"  # focal: the paper's weighted focal loss; cross_entropy: gamma 0, no class weights
+    protocol: str | None = None  # the folds' cv.protocol for this run alone (train_protocol); None: params' cv.protocol
 
 
 def classes(p):
@@ -166,6 +167,35 @@ def augment_eca(p, order, size):
     return augment(p, order, size, proposed_eca(p))
 
 
+COMPARED_PROTOCOLS = ("stratified", "speaker", "text", "speaker_text")  # folds.PROTOCOLS but a fold file's
+
+
+def other_protocols(p):
+    """protocols.others: the protocols, besides cv.protocol, that the final model is also cross-validated under."""
+    others, own = params.get(p, "protocols.others"), params.get(p, "cv.protocol")
+    if not isinstance(others, list) or any(o not in COMPARED_PROTOCOLS for o in others) or len(set(others)) < len(
+            others):
+        raise InputError(f"params: 'protocols.others' must be a list of distinct protocols among "
+                         f"{', '.join(COMPARED_PROTOCOLS)}, got {others!r}")
+    if own in others:
+        raise InputError(f"params: 'protocols.others' lists {own}, which is cv.protocol: augment_eca's final run "
+                         "is already scored under it; list only the other protocols")
+    return others
+
+
+def final(p):
+    """The paper's final model: the proposed model, descending augmentation at augment.final_size."""
+    return augment_eca(p, "descending", params.get(p, "augment.final_size"))
+
+
+def train_protocol(p, protocol):
+    """The final model (augment_eca at augment.final_size, descending) cross-validated under another protocol than
+    cv.protocol: how much of its score the folds' shared speakers or texts give it (report/protocols.py)."""
+    if protocol not in other_protocols(p):
+        raise InputError(f"params: 'protocols.others' does not list {protocol!r}: train_protocol trains only those")
+    return replace(final(p), protocol=protocol)
+
+
 def train_dslstm(p):
     """Table 4's Dual-Sequence LSTM on our folds, trained with cross entropy as its authors trained it."""
     return Run(Spec("dslstm", classes(p)), dataset.DSLSTM_STREAMS, "dslstm", "cross_entropy")
@@ -177,7 +207,8 @@ def aliases(p):
     return {"cnn/focal": on_model_version(p, cnn(p)),
             "eca_original/adaptive": train_eca_original(p, params.get(p, "model.version")),
             "augment_cnn/final": augment_cnn(p, "descending", final),
-            "augment_eca/final": augment_eca(p, "descending", final)}
+            "augment_eca/final": augment_eca(p, "descending", final),
+            f"protocol/{params.get(p, 'cv.protocol')}": augment_eca(p, "descending", final)}
 
 
 def borrowed(p):
@@ -191,7 +222,7 @@ def borrowed(p):
 
 FAMILIES = {f.__name__: f for f in (train_cnn_sweep, train_cross_entropy, train_eca_kernels, train_eca_blocks,
                                     train_eca_original, train_eca, train_attention, augment_cnn, augment_eca,
-                                    train_dslstm)}
+                                    train_protocol, train_dslstm)}
 
 
 def command(argv):

@@ -33,6 +33,8 @@ def config(p, run):
     settings = params.training(p)
     if run.loss == "cross_entropy":  # the ablation's first row: gamma 0 and no class weights
         settings.update(focal_gamma=0.0, weighted=False)
+    if run.protocol:  # train_protocol: another protocol for this run alone, so no fold file
+        settings.update(protocol=run.protocol, fold_file=None, fold_file_md5=None)
     return loop.Config(run.model, **settings)
 
 
@@ -82,7 +84,7 @@ def record(out, metrics_path, run, cfg, result, test, parameters):
     log_live(out / "live", result.curves, result.predictions, run.model.classes)
     atomic.save_json(out / "config.json", {
         "model": run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss,
-        "training": cfg.record(), "inputs": [list(stream.shape[1:]) for stream in test],
+        "protocol": run.protocol, "training": cfg.record(), "inputs": [list(stream.shape[1:]) for stream in test],
     })
 
 
