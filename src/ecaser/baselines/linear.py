@@ -154,6 +154,7 @@ def record(out, metrics_path, result, cfg, classes, inputs):
     loss = "log_loss" if cfg.model == "logreg" else "hinge, sigmoid-calibrated"
     atomic.save_json(out / "config.json", {
         "model": {"architecture": cfg.model, "classes": list(classes)}, "train": [inputs], "test": inputs,
+        "protocol": None,  # cv.protocol's folds, as a CNN run without train_protocol's override
         "loss": loss, "training": {**asdict(cfg), "C": list(cfg.C), "scoring": "balanced_accuracy",
                                    "max_iter": MAX_ITER},
         "inputs": [list(np.shape(result.searches[0].best_estimator_.named_steps["scale"].mean_))],
