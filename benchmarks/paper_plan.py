@@ -44,7 +44,7 @@ def segment_samples(p):
 
 def compute():
     """{config file name: its corpus, sizes, the proposed model's input and every training run with its FLOPs}."""
-    plan = {}
+    plans = {}
     for config in sorted((ROOT / "configs").glob("paper-*.yaml")):
         p = plan.params_without_data(config)  # no corpus is read: its size comes from its class counts
         corpus = params.get(p, "data.corpus")
@@ -58,9 +58,9 @@ def compute():
                          "folds": cfg.folds, "repeats": cfg.repeats, "train_clip_flops": train, "test_clip_flops": test,
                          "flops": cfg.repeats * cfg.epochs * ((cfg.folds - 1) * n * versions * train + n * test)})
         frames = input_shape(p, params.get(p, "model.version"))[1]
-        plan[config.name] = {"corpus": corpus, "clips": n, "precision": params.get(p, "train.precision"),
+        plans[config.name] = {"corpus": corpus, "clips": n, "precision": params.get(p, "train.precision"),
                              "proposed": {"frames": frames, "classes": len(corpora.classes(corpus))}, "runs": runs}
-    return plan
+    return plans
 
 
 def dumps(plan):

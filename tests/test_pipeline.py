@@ -221,7 +221,8 @@ def test_a_changed_added_or_removed_corpus_file_reruns_segment_and_nothing_else_
 def test_eca_kernel_change_reaches_the_model_and_touches_only_the_proposed_model(restored):
     repo = restored
     metrics = json.loads((repo / "metrics/eca/proposed.json").read_text())
-    assert set(metrics) == {"UA", "WA", "ACC", "F1", "model"}  # what `dvc exp show` compares
+    assert set(metrics) == {"UA", "WA", "ACC", "F1", "calibration", "audit", "model"}  # what `dvc exp show` compares
+    assert set(metrics["calibration"]) == {"ECE", "Brier", "log_loss"}
     assert set(metrics["UA"]) == {"mean", "low", "high"} and 0 <= metrics["UA"]["mean"] <= 100
     assert metrics["UA"]["low"] <= metrics["UA"]["mean"] <= metrics["UA"]["high"]
     scores = json.loads((repo / "results/eca/proposed/scores.json").read_text())
