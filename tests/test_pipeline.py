@@ -59,7 +59,9 @@ def ran(result):
 def template(tmp_path_factory):
     """A committed copy of the repository at test size, nothing built: clone it for a fresh repository."""
     root = tmp_path_factory.mktemp("template")
-    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "results/ssl_probe/README.md",
+                 "metrics/ssl_probe/README.md"):  # the probes' folders stand, empty, while ssl.models is empty
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, root / name)
     for name in ("stages", "src"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -227,7 +229,7 @@ def test_eca_kernel_change_reaches_the_model_and_touches_only_the_proposed_model
     assert metrics["UA"]["low"] <= metrics["UA"]["mean"] <= metrics["UA"]["high"]
     scores = json.loads((repo / "results/eca/proposed/scores.json").read_text())
     assert set(scores["folds"]) == {"1", "2"} and len(scores["recall"]) == 7
-    assert set(scores) == {"std", "best_test_epoch", "best_epoch_each", "folds", "recall"}
+    assert set(scores) == {"std", "best_test_epoch", "best_epoch_each", "folds", "recall", "audit"}
     predictions = (repo / "results/eca/proposed/predictions.csv").read_text().splitlines()
     assert len(predictions) - 1 == len((repo / "data/segments/manifest.csv").read_text().splitlines()) - 1
     assert (repo / "results/eca/proposed/eca_weights.json").exists()
