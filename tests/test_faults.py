@@ -147,7 +147,9 @@ def test_sigterm_and_sigkill_mid_write_and_mid_training_leave_nothing_and_the_re
     """Each stage stopped in turn, the run after each stop going on from there: dvc runs again what was stopped."""
     repo = clone(template, tmp_path / "repo")
     set_params(repo, **RESUMABLE)
-    every = {"ECASER_CHECKPOINT_EVERY": "1"}
+    # a checkpoint every epoch, the two folds side by side (so that both have one when the third is written); the
+    # uninterrupted reference trains them one after another, the default
+    every = {"ECASER_CHECKPOINT_EVERY": "1", "ECASER_PARALLEL_FOLDS": "2"}
 
     stop = stopped(repo, repro("segment"), ".audio.npy.*", signal.SIGTERM, tmp_path)
     assert "exited with 143" in stop.stderr and "stages/segment.py" in interrupted(stop, "data/segments/audio.npy")
