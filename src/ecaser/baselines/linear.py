@@ -61,9 +61,7 @@ def config(p, section):
     inner = params.get(p, f"{section}.inner_folds")
     if isinstance(inner, bool) or not isinstance(inner, int) or inner < 2:
         raise InputError(f"params: '{section}.inner_folds' must be an integer >= 2, got {inner!r}")
-    return Config(model, tuple(float(c) for c in grid), inner, int(params.get(p, "cv.folds")),
-                  params.positive(p, "cv.repeats", int), params.get(p, "cv.protocol"), int(params.get(p, "train.seed")),
-                  params.get(p, "cv.fold_file"), params.file_md5(params.get(p, "cv.fold_file")))
+    return Config(model, tuple(float(c) for c in grid), inner, **params.folds(p))
 
 
 def estimator(model, inner_folds, seed):

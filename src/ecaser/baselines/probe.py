@@ -51,9 +51,7 @@ def config(p):
     """probe.* with train.focal_gamma, cv.* and train.seed, checked."""
     return Config(params.positive(p, "probe.head", int), params.positive(p, "probe.epochs", int),
                   params.positive(p, "probe.batch_size", int), params.positive(p, "probe.lr"),
-                  params.non_negative(p, "train.focal_gamma"), int(params.get(p, "cv.folds")),
-                  params.positive(p, "cv.repeats", int), params.get(p, "cv.protocol"), int(params.get(p, "train.seed")),
-                  params.get(p, "cv.fold_file"), params.file_md5(params.get(p, "cv.fold_file")))
+                  params.non_negative(p, "train.focal_gamma"), **params.folds(p))
 
 
 def load(path, n_rows):

@@ -103,7 +103,6 @@ def training(params):
     precision = get(params, "train.precision")
     if precision not in PRECISIONS:
         raise InputError(f"params: 'train.precision' must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    protocol, fold_file = get(params, "cv.protocol"), get(params, "cv.fold_file")  # folds.split checks them
     return {
         "epochs": positive(params, "train.epochs", int),
         "batch_size": positive(params, "train.batch_size", int),
@@ -111,14 +110,18 @@ def training(params):
         "lr_decay": positive(params, "train.lr_decay"),
         "focal_gamma": non_negative(params, "train.focal_gamma"),
         "weighted": True,
-        "folds": int(get(params, "cv.folds")),
-        "repeats": positive(params, "cv.repeats", int),
-        "protocol": protocol,
-        "seed": int(get(params, "train.seed")),
         "precision": precision,
-        "fold_file": fold_file,
-        "fold_file_md5": file_md5(fold_file),
+        **folds(params),
     }
+
+
+def folds(params):
+    """cv.* and train.seed, as keyword arguments: the folds every run of a corpus is scored on, the baselines' too
+    (folds.split checks the protocol and the fold file)."""
+    fold_file = get(params, "cv.fold_file")
+    return {"folds": int(get(params, "cv.folds")), "repeats": positive(params, "cv.repeats", int),
+            "protocol": get(params, "cv.protocol"), "seed": int(get(params, "train.seed")),
+            "fold_file": fold_file, "fold_file_md5": file_md5(fold_file)}
 
 
 def file_md5(path):

@@ -116,7 +116,8 @@ class Inputs:
         """Each stream's rows of (version, row) examples, normalised by stats [(mean, std)], and their labels."""
         versions, rows = examples[:, 0], examples[:, 1]
         if self.on_device is None:
-            streams = [torch.from_numpy(self.gather(stream, versions, rows)).to(self.dev) for stream in range(len(stats))]
+            streams = [torch.from_numpy(self.gather(stream, versions, rows)).to(self.dev)
+                       for stream in range(len(stats))]
             rows = torch.from_numpy(rows).to(self.dev)
         else:
             streams = [x[versions, rows] for x in self.on_device]
