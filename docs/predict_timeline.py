@@ -1,6 +1,6 @@
 """Make docs/predict_timeline.png, the README's picture of `ecaser predict --plot`.
 
-    python docs/predict_timeline.py                          # with predict's default model
+    python docs/predict_timeline.py                          # with models/eca_augmented.pt, the final model
     python docs/predict_timeline.py --model models/eca.pt    # the model without augmentation
 
 Run in the repository root after `dvc repro segment`: it takes one clip per emotion from data/segments/ (the

@@ -64,6 +64,22 @@ def test_the_differences_are_the_hand_computed_ones(tree):
     assert result["speaker_bootstrap_UA"]["diff"] == pytest.approx(pooled)
 
 
+def test_the_correction_uses_the_training_clips_the_audit_records(tree):
+    """speaker_text-like folds train on fewer clips than the rest of the corpus: scores.json's audit says how many
+    (here 8 and 6 per fold against 20), and the correction's n_test / n_train follows the fewer of the two runs'."""
+    root, true, folds, pred_a, pred_b = tree
+    write_run(root, "a", true, pred_a, folds)
+    write_run(root, "b", true, pred_b, folds)
+    for name, clips in (("a", 8), ("b", 6)):
+        audit = {"folds": [{"fold": f, "train_clips": clips, "test_clips": 10} for f in (1, 2, 3)]}
+        (root / "results" / name / "scores.json").write_text(json.dumps({"audit": audit}))
+    result = compare.compare(compare.load("results/a", root), compare.load("results/b", root))
+    ua = [[metrics.scores(true[folds == f], p[folds == f])["UA"] for f in (1, 2, 3)] for p in (pred_a, pred_b)]
+    d = np.subtract(*ua)
+    t = d.mean() / np.sqrt((1 / 3 + 10 / 6) * d.var(ddof=1))
+    assert result["scores"]["UA"]["difference"]["p"] == pytest.approx(2 * scipy_stats.t.sf(abs(t), 2))
+
+
 def test_repeats_count_every_fold_and_each_clip_once(tree):
     """Two repeats of a 3-fold split: the t-test pairs all 6 folds; the clip-level tests use the first repeat."""
     root, true, folds, pred_a, pred_b = tree

@@ -113,7 +113,8 @@ def single_report(repo):
     """`dvc repro` of the report alone: the families this small pipeline leaves out stand as empty folders."""
     for folder in ("results", "metrics"):
         for family in ("cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "augment_cnn",
-                       "augment_eca", "attention", "dslstm", "protocol", "cross_corpus", "egemaps", "ssl_probe"):
+                       "augment_eca", "attention", "dslstm", "protocol", "calibrated", "cross_corpus", "egemaps",
+                       "ssl_probe"):
             (repo / folder / family).mkdir(parents=True, exist_ok=True)
     return ["repro", "--single-item", "report"]
 

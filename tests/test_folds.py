@@ -182,3 +182,34 @@ def test_fold_file_missing_file_columns_and_key(tmp_path):
         split(EMODB, 3, "file", seed=0)
     with pytest.raises(InputError, match="got cv.protocol speaker and cv.fold_file 'x.csv'"):
         split(EMODB, 3, "speaker", seed=0, fold_file="x.csv")
+
+
+@pytest.mark.parametrize("protocol", ["stratified", "speaker", "text", "speaker_text"])
+def test_the_validation_part_comes_out_of_the_training_fold_split_as_the_protocol_splits(protocol):
+    from ecaser.training.folds import validation
+
+    data = EMODB
+    for train, test in split(data, 4 if protocol == "speaker_text" else 3, protocol, 0):
+        fit, held = validation(data, train, 4, protocol, 0)
+        # a partition of the training fold, nothing of the test fold, about a quarter held out
+        np.testing.assert_array_equal(np.sort(np.concatenate([fit, held])), np.sort(train))
+        assert np.intersect1d(fit, held).size == 0 and np.intersect1d(held, test).size == 0
+        assert 0.1 < len(held) / len(train) < 0.45
+        column = {"speaker": "speaker", "speaker_text": "speaker", "text": "text"}.get(protocol)
+        if column:  # speaker_text's training side is split by speaker inside (its blocks cannot nest)
+            assert not shared(data, column, fit, held)
+        else:  # stratified: each class keeps its share in the held-out part
+            labels = data["label_index"].to_numpy()
+            held_share = np.bincount(labels[held], minlength=4) / len(held)
+            np.testing.assert_allclose(held_share, np.bincount(labels[train], minlength=4) / len(train), atol=0.06)
+        again = validation(data, train, 4, protocol, 0)
+        np.testing.assert_array_equal(again[1], held)
+
+
+def test_a_validation_split_the_training_fold_cannot_give_names_its_key():
+    from ecaser.training.folds import validation
+
+    train, _ = split(EMODB, 3, "speaker", 0)[0]
+    with pytest.raises(InputError, match=r"^params: 'calibration.validation_folds' \(9\) does not fit a training "
+                                         r"fold of \d+ clips \(.*exceeds the \d speaker"):
+        validation(EMODB, train, 9, "speaker", 0)

@@ -16,6 +16,7 @@ from ecaser import models
 from ecaser.models.bundle import save as save_model
 from ecaser.commands import predict
 from ecaser.commands.cli import main as cli
+from ecaser.infra.errors import InputError
 
 CLASSES = ["anger", "sadness", "neutral"]
 STFT = {"win_length": 400, "hop_length": 160, "n_fft": 512, "n_mels": 64, "sample_rate": 16000}
@@ -43,17 +44,19 @@ def test_the_same_model_saves_to_the_same_bytes(bundle, tmp_path):
     assert again.read_bytes() == path.read_bytes()
 
 
-def by_hand(clip, spec, folds):
-    """Independently of predict: librosa's log-Mel of one 16 kHz window, each fold's model by hand, their mean."""
+def by_hand(clip, spec, folds, temperatures=(1, 1)):
+    """Independently of predict: librosa's log-Mel of one 16 kHz window, each fold's model by hand (its logits over
+    its temperature), their mean."""
     logmel = librosa.power_to_db(librosa.feature.melspectrogram(
         y=clip, sr=16000, n_fft=512, hop_length=160, win_length=400, n_mels=64), ref=1.0, amin=1e-10, top_db=None)
     expected = []
-    for fold in folds:
+    for fold, t in zip(folds, temperatures):
         model = spec.build().eval()
         model.load_state_dict(fold["state_dict"])
         x = (torch.from_numpy(logmel) - fold["mean"][0]) / fold["std"][0]
         with torch.no_grad():
-            expected.append(model(x[None, None].float()).softmax(dim=1)[0].numpy())
+            logits = model(x[None, None].float())[0].numpy().astype(np.float64)
+        expected.append(np.exp(logits / t) / np.exp(logits / t).sum())
     return np.mean(expected, axis=0)
 
 
@@ -143,6 +146,8 @@ def test_outputs_text_json_csv_and_plot(bundle, tmp_path, capsys):
     cli(["predict", *files, "--model", str(path), "--timeline"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"model {path}: trained on synthetic-emodb, STFT v3; 3 s windows every 1.5 s")
+    assert lines.pop(1).startswith("probabilities: the model's softmax, not calibrated (this model file holds no "
+                                   "temperature")
     assert lines[1].startswith(f"{files[0]}: ") and lines[1].split()[1] in CLASSES
     assert [line.split()[3] == "silence" for line in lines[2:6]] == [False, True, True, False]
     assert lines[2].split()[:2] == ["0.00", "3.00"] and lines[5].split()[:2] == ["4.50", "7.50"]
@@ -158,7 +163,8 @@ def test_outputs_text_json_csv_and_plot(bundle, tmp_path, capsys):
          "--plot", str(tmp_path / "t.png")])
     out = json.loads(capsys.readouterr().out)
     assert out["model"] == {"path": str(path), "corpus": "synthetic-emodb", "version": "v3", "classes": CLASSES,
-                            "segment_s": 3.0, "hop_s": 1.5, "top_db": 30.0}
+                            "segment_s": 3.0, "hop_s": 1.5, "top_db": 30.0, "calibrated": False,
+                            "temperatures": None}
     assert [r["file"] for r in out["files"]] == files
     assert set(out["files"][0]) == {"file", "silence", "emotion", "probabilities", "windows"}
     assert set(out["files"][0]["windows"][0]) == {"start", "end", "silence", "probabilities"}
@@ -243,12 +249,74 @@ def test_a_hop_longer_than_the_window_is_refused(bundle, tmp_path, capsys):
     assert capsys.readouterr().err == "error: --hop must be between one sample and the model's window (3 s), got 4\n"
 
 
-def test_missing_model_says_how_to_make_the_default(tmp_path, monkeypatch, capsys):
+@pytest.fixture(scope="module")
+def calibrated(bundle, tmp_path_factory):
+    """The bundle's folds with temperatures 0.5 and 3, as the calibrate stage saves them."""
+    _, spec, folds = bundle
+    path = tmp_path_factory.mktemp("models") / "eca_calibrated.pt"
+    save_model(path, spec, [{**fold, "temperature": t} for fold, t in zip(folds, (0.5, 3.0))], STFT, 3.0,
+               "synthetic-emodb", "v3")
+    return path
+
+
+def test_a_calibrated_model_divides_each_folds_logits_by_its_temperature(bundle, calibrated, tmp_path):
+    _, spec, folds = bundle
+    y = noise(3.0, seed=4)
+    sf.write(tmp_path / "c.wav", y, SR)
+    scaled = predict.Predictor(calibrated)
+    assert scaled.calibrated and scaled.temperatures == [0.5, 3.0]
+    probs = list(scaled(tmp_path / "c.wav")["probabilities"].values())
+    np.testing.assert_allclose(probs, by_hand(y, spec, folds, (0.5, 3.0)), atol=1e-4)
+    plain = list(predict.Predictor(bundle[0])(tmp_path / "c.wav")["probabilities"].values())
+    assert np.abs(np.subtract(probs, plain)).max() > 1e-3  # the temperatures do something here
+    assert int(np.argmax(probs)) == int(np.argmax(by_hand(y, spec, folds, (0.5, 3.0))))
+
+
+def test_predict_says_whether_its_probabilities_are_calibrated(calibrated, tmp_path, capsys):
+    sf.write(tmp_path / "c.wav", noise(3.0), SR)
+    cli(["predict", str(tmp_path / "c.wav"), "--model", str(calibrated)])
+    assert capsys.readouterr().out.splitlines()[1] == ("probabilities: calibrated by temperature scaling (T = 0.5 to 3 "
+                                                       "over 2 folds, each fitted on clips its fold's training held out)")
+    cli(["predict", str(tmp_path / "c.wav"), "--model", str(calibrated), "--json"])
+    model = json.loads(capsys.readouterr().out)["model"]
+    assert (model["calibrated"], model["temperatures"]) == (True, [0.5, 3.0])
+
+
+def test_a_model_file_with_a_bad_temperature_is_refused(bundle, tmp_path):
+    _, spec, folds = bundle
+    path = tmp_path / "bad.pt"
+    save_model(path, spec, [{**folds[0], "temperature": 0.0}, folds[1]], STFT, 3.0, "synthetic-emodb", "v3")
+    with pytest.raises(InputError, match=r"bad.pt: the model file does not fit .*temperatures must be > 0"):
+        predict.Predictor(path)
+
+
+def test_the_default_model_follows_calibration_temperature(calibrated, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit):
         cli(["predict", "x.wav"])
-    assert capsys.readouterr().err == ("error: models/eca_augmented.pt: model not found "
-                                       "(make it with `dvc repro augment_train`)\n")
+    assert capsys.readouterr().err == ("error: params.yaml: not found, so no default model: run predict in the "
+                                       "repository, or name a model file with --model\n")
+    for setting, path, stage in (("true", "models/eca_calibrated.pt", "calibrate"),
+                                 ("false", "models/eca_augmented.pt", "augment_train")):
+        (tmp_path / "params.yaml").write_text(f"calibration: {{validation_folds: 5, temperature: {setting}}}\n")
+        with pytest.raises(SystemExit):
+            cli(["predict", "x.wav"])
+        assert capsys.readouterr().err == f"error: {path}: model not found (make it with `dvc repro {stage}`)\n"
+    (tmp_path / "params.yaml").write_text("calibration: {validation_folds: 5, temperature: yes please}\n")
+    with pytest.raises(SystemExit):
+        cli(["predict", "x.wav"])
+    assert capsys.readouterr().err == ("error: params: 'calibration.temperature' must be true or false, got "
+                                       "'yes please'\n")
+    (tmp_path / "params.yaml").write_text("calibration: {validation_folds: 5, temperature: true}\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "eca_calibrated.pt").write_bytes(calibrated.read_bytes())
+    sf.write(tmp_path / "x.wav", noise(3.0), SR)
+    cli(["predict", "x.wav"])
+    assert capsys.readouterr().out.startswith("model models/eca_calibrated.pt: trained on synthetic-emodb")
+
+
+def test_missing_model_says_how_to_make_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit):
         cli(["predict", "x.wav", "--model", "models/eca.pt"])
     assert capsys.readouterr().err == "error: models/eca.pt: model not found\n"

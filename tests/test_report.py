@@ -69,7 +69,17 @@ def fake_cross_validate(quality):
         eca = {b: {c: rng.uniform(size=width * b).tolist() for c in model.classes} for b in blocks}
         splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in (1, 2)]
         speakers = pd.DataFrame({"speaker": [f"s{i % 3}" for i in range(len(y))]})  # every speaker on both sides
-        return loop.Result(predictions, summary, curves, eca, fold_models=[], audit=leakage.audit(speakers, splits))
+        softmax, temperatures = None, None
+        if cfg.validation_folds:  # a calibrated run: softmax 0.7 on the predicted class, through T 1.5 and 2.5
+            columns = [f"p_{c}" for c in cfg.model.classes]
+            softmax = predictions.copy()
+            rest = 0.3 / (len(columns) - 1)
+            softmax[columns] = rest + (0.7 - rest) * np.eye(len(columns))[final]
+            temperatures = {1: 1.5, 2: 2.5}
+            for f, t in temperatures.items():
+                predictions.loc[fold == f, columns] = calibration.apply_temperature(softmax.loc[fold == f, columns], t)
+        return loop.Result(predictions, summary, curves, eca, fold_models=[], audit=leakage.audit(speakers, splits),
+                           softmax=softmax, temperatures=temperatures)
 
     return cross_validate
 
@@ -91,7 +101,8 @@ def write_tree(root, corpus, classes, runs):
                 train = kw.get("train_versions", ["v8"])
                 model = models.cnn(classes, kw.get("channel_scale", 1), 16, kw.get("attention", "eca"),
                                    kw.get("attention_blocks", ()), kw.get("eca_kernel", 7))
-                run = experiments.Run(model, tuple(train), train[0], kw.get("loss", "focal"), kw.get("protocol"))
+                run = experiments.Run(model, tuple(train), train[0], kw.get("loss", "focal"), kw.get("protocol"),
+                                      kw.get("validation"))
             record.run(p, run, f"results/{family}/{name}", f"metrics/{family}/{name}.json")
     return p
 
@@ -145,6 +156,7 @@ FULL = [
     augment("cnn", "ascending", 2, 0.5), augment("cnn", "descending", 2, 0.6), augment("cnn", "descending", 4, 0.8),
     augment("eca", "ascending", 2, 0.9), augment("eca", "descending", 2, 0.7), augment("eca", "descending", 4, 0.5),
     ("protocol", "speaker", 0.5, {**augment("eca", "descending", 2, 0.5)[3], "protocol": "speaker"}),
+    ("calibrated", "final", 0.6, {**augment("eca", "descending", 2, 0.6)[3], "validation": 5}),
 ]
 DSLSTM = ("dslstm", "published", 0.35, {"loss": "cross_entropy"})
 DSLSTM_INPUTS = ((39, 301), (128, 63), (256, 32))  # MFCC, fine and coarse Mel (the real ones of a 2 s clip)
@@ -613,7 +625,8 @@ def test_each_family_says_what_its_folds_share(full):
                 "augment_eca", "dslstm"]
     # the fake training gives every protocol the same folds; the line names the protocol each run was trained under
     assert [l for l in shares.splitlines() if l.startswith("- ")] == [
-        *(f"- **`{f}`:** {line}." for f in families), f"- **`protocol`:** {line.replace('random', 'speaker')}."]
+        *(f"- **`{f}`:** {line}." for f in families), f"- **`protocol`:** {line.replace('random', 'speaker')}.",
+        f"- **`calibrated`:** {line}."]
 
 
 def test_the_final_models_calibration_and_reliability_diagram(full, results):
@@ -628,9 +641,30 @@ def test_the_final_models_calibration_and_reliability_diagram(full, results):
     top, counts = drawn(figures.reliability, results)
     x, y = top.lines[1].get_data()
     assert list(x) == pytest.approx([1.0]) and list(y) == pytest.approx([right.mean()])
-    assert sum(patch.get_height() for patch in counts.patches) == len(predictions)
+    assert [patch.get_data().values.sum() for patch in counts.patches] == [len(predictions)] * 2
     c = calibration.of_predictions(predictions, EMODB_LIKE)
     assert f"log loss {c['log_loss']:.3f}" in section
+
+    # temperature scaling: the calibrate run's softmax (0.7 on its predicted class) and the same through T 1.5, 2.5
+    from sklearn.metrics import log_loss
+
+    folder = full / "results/calibrated/final"
+    scaled, plain = (pd.read_csv(folder / name) for name in ("predictions.csv", "predictions_softmax.csv"))
+    columns = [f"p_{c}" for c in EMODB_LIKE]
+    by_hand = plain[columns].to_numpy() ** (1 / np.where(plain["fold"] == 1, 1.5, 2.5))[:, None]
+    np.testing.assert_allclose(scaled[columns], by_hand / by_hand.sum(axis=1, keepdims=True), atol=1e-6)
+    run = results.run("calibrated/final")
+    ua, acc, final_ua = run["UA"], run["ACC"], results.run("augment_eca/final")["UA"]
+    before, after = (log_loss(t["true"], t[columns]) for t in (plain, scaled))
+    assert "`calibration.validation_folds` = 5" in section and "4/5 of each training fold" in section
+    assert f"| the same, temperature-scaled | 4/5 of each | 2.00 (1.50 to 2.50) | {ua:.2f} | {acc:.2f} |" in section
+    assert f"log loss from {before:.3f} to {after:.3f}" in section
+    assert f"moves UA by {ua - final_ua:+.2f} points" in section
+    assert "uses models/eca_calibrated.pt (`calibration.temperature`: true)" in section
+    scaled_ece, plain_ece = (calibration.of_predictions(t, EMODB_LIKE)["ECE"] for t in (scaled, plain))
+    assert (f"- **`predict`'s probabilities:** temperature-scaled (T fitted on held-out parts of the training folds): "
+            f"ECE {plain_ece:.3f} before, {scaled_ece:.3f} after") in text.split("\n## ")[0]
+    assert top.lines[2].get_label() == "calibrated/final (temperature-scaled)"
 
 
 def test_the_final_model_under_each_protocol_against_the_papers_on_the_same_clips(tmp_path):
@@ -674,3 +708,13 @@ def test_protocols_others_is_checked_in_one_line_naming_the_key():
     assert run == replace(experiments.augment_eca(p, "descending", p["augment"]["final_size"]), protocol="speaker")
     assert record.config(p, run).protocol == "speaker" and record.config(p, replace(run, protocol=None)).protocol == \
         p["cv"]["protocol"]
+
+
+@pytest.mark.parametrize("bad", [1, 2.5, True, "5", None])
+def test_calibration_validation_folds_is_checked_in_one_line_naming_the_key(bad):
+    p = params("synthetic-emodb")
+    with pytest.raises(experiments.InputError, match=r"^params: 'calibration.validation_folds' must be an integer >= 2"):
+        experiments.train_calibrated({**p, "calibration": {"validation_folds": bad, "temperature": True}})
+    run = experiments.train_calibrated(p)
+    assert run == replace(experiments.final(p), validation=p["calibration"]["validation_folds"])
+    assert record.config(p, run).validation_folds == 5 and record.config(p, experiments.final(p)).validation_folds is None

@@ -280,3 +280,66 @@ def test_a_fold_file_gives_every_repeat_its_folds_and_the_metrics_file_its_audit
     scores = json.loads((tmp_path / "out" / "scores.json").read_text())
     assert scores["audit"]["summary"] == "file folds: 0/2 speakers and 3/3 texts of every test fold seen in training"
     assert [f["fold"] for f in scores["audit"]["folds"]] == [1, 2, 3, 4]
+
+
+def test_a_calibrated_run_fits_each_temperature_on_held_out_training_clips_and_scales_the_test_fold(corpus, tmp_path,
+                                                                                                    monkeypatch):
+    """validation_folds: each fold trains on folds.validation's fit part, its T minimises the log loss of the held-out
+    part's logits (and of no test clip), the test fold's probabilities are softmax(logits / T); record.record's metrics
+    are scikit-learn's of both, and the model states carry T."""
+    import json
+
+    from scipy.special import log_softmax
+    from sklearn.metrics import log_loss
+
+    from ecaser.evaluation import calibration
+    from ecaser.training import folds
+
+    manifest, feats = corpus
+    fitted, seen = [], []
+    original_temperature, original_normaliser = calibration.temperature, loop.Inputs.normaliser
+    monkeypatch.setattr(calibration, "temperature", lambda y, z, **kw: fitted.append((y, z)) or
+                        original_temperature(y, z, **kw))
+    monkeypatch.setattr(loop.Inputs, "normaliser", lambda self, rows, *a: seen.append(np.sort(rows)) or
+                        original_normaliser(self, rows, *a))
+    cfg = config(epochs=1, folds=2, validation_folds=4)
+    result = loop.cross_validate(manifest, [(feats,)], (feats,), cfg)
+    splits = folds.split(manifest, 2, "stratified", 0)
+    y = manifest["label_index"].to_numpy()
+    for fold, ((train, test), (labels, logits), rows) in enumerate(zip(splits, fitted, seen), start=1):
+        fit, held = folds.validation(manifest, train, 4, "stratified", fold - 1)
+        np.testing.assert_array_equal(labels, y[held])  # fitted on the held-out part, in its order
+        np.testing.assert_array_equal(rows, np.sort(fit))  # normalised (and trained) on the rest
+        assert np.intersect1d(held, test).size == 0
+        t = result.temperatures[fold]
+        assert result.fold_models[fold - 1]["temperature"] == t
+
+        def nll(temperature):
+            return -log_softmax(logits.astype(float) / temperature, axis=1)[np.arange(len(labels)), labels].mean()
+
+        assert nll(t) <= min(nll(t * 1.1), nll(t / 1.1)) + 1e-9  # a minimum
+    columns = [f"p_{c}" for c in CLASSES]
+    scaled, plain = result.predictions, result.softmax
+    assert (scaled[["id", "fold", "true", "pred"]] == plain[["id", "fold", "true", "pred"]]).all().all()
+    for fold, t in result.temperatures.items():  # independently: log of the softmax over T, normalised
+        z = np.log(plain.loc[plain["fold"] == fold, columns].to_numpy(float)) / t
+        np.testing.assert_allclose(scaled.loc[scaled["fold"] == fold, columns], np.exp(z) / np.exp(z).sum(1, keepdims=True),
+                                   atol=2e-5)
+    record.record(tmp_path / "out", tmp_path / "m.json", experiments.Run(cfg.model, ("v1",), "v1", validation=4), cfg,
+                  result, (feats,), 1)
+    written = json.loads((tmp_path / "m.json").read_text())
+    assert written["calibration"]["log_loss"] == pytest.approx(log_loss(scaled["true"], scaled[columns]))
+    assert written["uncalibrated"]["log_loss"] == pytest.approx(log_loss(plain["true"], plain[columns]))
+    t = list(result.temperatures.values())
+    assert written["temperature"] == pytest.approx({"mean": np.mean(t), "min": min(t), "max": max(t)})
+    assert json.loads((tmp_path / "out" / "scores.json").read_text())["temperature"] == {"1": t[0], "2": t[1]}
+    assert pd.read_csv(tmp_path / "out" / "predictions_softmax.csv")[columns].to_numpy() == pytest.approx(
+        plain[columns].to_numpy(), abs=1e-6)
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["training"]["validation_folds"] == 4
+
+
+def test_a_run_without_validation_folds_fits_no_temperature(corpus):
+    manifest, feats = corpus
+    result = loop.cross_validate(manifest, [(feats,)], (feats,), config(epochs=1))
+    assert result.temperatures is None and result.softmax is None
+    assert all("temperature" not in state for state in result.fold_models)

@@ -184,7 +184,7 @@ def record(out, metrics_path, result, layers, cfg, linear_cfg, classes, name, x,
     atomic.save_csv(out / "layers.csv", layers)
     atomic.save_json(out / "config.json", {
         "model": {"architecture": "ssl_weighted_sum", "classes": list(classes), "encoder": name},
-        "train": [f"ssl/{name}"], "test": f"ssl/{name}", "protocol": None, "loss": "focal", "training": asdict(cfg),
+        "train": [f"ssl/{name}"], "test": f"ssl/{name}", "protocol": None, "validation": None, "loss": "focal", "training": asdict(cfg),
         "linear_probe": {**asdict(linear_cfg), "C": list(linear_cfg.C)}, "inputs": [list(x.shape[1:])],
         "layer_weights": result.layer_weights,
         "probe_flops": head_flops(head, x.shape[1], x.shape[2]), "encoder_cost": encoder,

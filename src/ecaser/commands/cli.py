@@ -12,7 +12,8 @@ from . import slurm
 from ..infra.errors import InputError, exit_on_input_error
 
 REPORT = "reports/report.md"  # the report stage's
-MODEL = "models/eca_augmented.pt"  # predict's default: the paper's final method, ECA with multi-STFT augmentation
+MODEL = "models/eca_augmented.pt"  # the paper's final method, ECA with multi-STFT augmentation (augment_train)
+CALIBRATED = "models/eca_calibrated.pt"  # the same with temperature scaling (stage calibrate)
 
 
 def positive(text):
@@ -34,10 +35,35 @@ def manifest(args):
                      *corpora.left_out(rows, args.corpus)]))
 
 
+def default_model(params_file="params.yaml"):
+    """(predict's model without --model, the stage that makes it): the calibrated final model where the repository's
+    calibration.temperature is true, else the final model's plain softmax."""
+    if not Path(params_file).is_file():
+        raise InputError(f"{params_file}: not found, so no default model: run predict in the repository, or name a "
+                         "model file with --model")
+    calibrated = params.get(params.load(params_file), "calibration.temperature")
+    if not isinstance(calibrated, bool):
+        raise InputError(f"params: 'calibration.temperature' must be true or false, got {calibrated!r}")
+    return (CALIBRATED, "calibrate") if calibrated else (MODEL, "augment_train")
+
+
+def calibration_line(predictor):
+    """Whether the probabilities predict prints are calibrated, as one line."""
+    if not predictor.calibrated:
+        return ("probabilities: the model's softmax, not calibrated (this model file holds no temperature; "
+                f"{CALIBRATED}, made by `dvc repro calibrate`, does)")
+    t = predictor.temperatures
+    spread = f"T = {t[0]:.3g}" if len(set(t)) == 1 else f"T = {min(t):.3g} to {max(t):.3g} over {len(t)} folds"
+    return (f"probabilities: calibrated by temperature scaling ({spread}, each fitted on clips its fold's training "
+            "held out)")
+
+
 def predict(args):
     """Score every file; an unreadable one gets an error line and the others are still scored."""
-    if args.model == MODEL and not Path(MODEL).is_file():  # before torch's import: say how to make the default
-        raise InputError(f"{MODEL}: model not found (make it with `dvc repro augment_train`)")
+    if args.model is None:
+        args.model, stage = default_model()
+        if not Path(args.model).is_file():  # before torch's import: say how to make the default
+            raise InputError(f"{args.model}: model not found (make it with `dvc repro {stage}`)")
     from tqdm import tqdm
 
     from . import predict as prediction
@@ -50,10 +76,12 @@ def predict(args):
                          f"got {hop:g}")
     jobs = [job for name in args.files for job in inputs(name)]
     model = {"path": args.model, "corpus": predictor.corpus, "version": predictor.version,
-             "classes": predictor.classes, "segment_s": predictor.segment_s, "hop_s": hop, "top_db": args.top_db}
+             "classes": predictor.classes, "segment_s": predictor.segment_s, "hop_s": hop, "top_db": args.top_db,
+             "calibrated": predictor.calibrated, "temperatures": predictor.temperatures if predictor.calibrated else None}
     if not args.json:
         print(f"model {args.model}: trained on {predictor.corpus}, STFT {predictor.version}; "
               f"{predictor.segment_s:g} s windows every {hop:g} s, silence below {args.top_db:g} dB")
+        print(calibration_line(predictor))
     bar = progress.bar(jobs, unit="file") if len(jobs) > 1 else jobs
     results = []
     for path, problem in bar:
@@ -187,8 +215,10 @@ def parser():
 
     r = commands.add_parser("predict", help="the emotion of WAV files over time, by the trained proposed model")
     r.add_argument("files", nargs="+", metavar="INPUT", help="WAV files, folders of them (recursively), glob patterns")
-    r.add_argument("--model", default=MODEL, help="default: %(default)s, ECA with multi-STFT augmentation "
-                   "(`dvc repro augment_train`); models/eca.pt: without augmentation (`dvc repro train_eca`)")
+    r.add_argument("--model", help=f"default: {CALIBRATED} (ECA with multi-STFT augmentation and temperature "
+                   f"scaling, `dvc repro calibrate`) where params.yaml's calibration.temperature is true, else {MODEL} "
+                   "(the same without temperature, `dvc repro augment_train`); models/eca.pt: without augmentation "
+                   "(`dvc repro train_eca`)")
     r.add_argument("--hop", type=positive, help="seconds from one window's start to the next (default: half a window)")
     r.add_argument("--top-db", type=positive, default=30.0, help="a window is silence when nothing in it is within "
                    "this many dB of the file's loudest frame (default: %(default)g)")

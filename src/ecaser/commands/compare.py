@@ -33,6 +33,7 @@ class Run:
     classes: list
     manifest: pd.DataFrame  # the clips of the pipeline it belongs to, with their speakers
     corpus: str | None  # data.corpus of the params.yaml it was made under; None without one
+    audit: dict | None = None  # scores.json's leakage audit (each fold's training clips among it); None if absent
 
 
 def load(run, root="."):
@@ -111,9 +112,13 @@ def stage_folder(stages, name):
 def read(run, folder, text, has_params):
     """A Run from its files, whatever `text` (path -> contents) reads them from."""
     corpus = yaml.safe_load(text("params.yaml"))["data"]["corpus"] if has_params else None
+    try:
+        audit = json.loads(text(f"{folder}/scores.json")).get("audit")
+    except InputError:  # a run from before scores.json: its folds trained on the rest of the corpus
+        audit = None
     return Run(run, str(folder), pd.read_csv(io.StringIO(text(f"{folder}/predictions.csv"))),
                list(json.loads(text(f"{folder}/config.json"))["model"]["classes"]),
-               dataset.load_manifest(io.StringIO(text(MANIFEST))), corpus)
+               dataset.load_manifest(io.StringIO(text(MANIFEST))), corpus, audit)
 
 
 def fold_scores(predictions):
@@ -127,10 +132,14 @@ def first_repeat(predictions):
     return (predictions["repeat"] == 1).to_numpy()
 
 
-def sizes(predictions):
-    """(training clips, test clips) of a fold, on average: a fold trains on the rest of its repeat's clips."""
+def sizes(predictions, *audits):
+    """(training clips, test clips) of a fold, on average, for the corrected t-test. The training clips are the
+    runs' leakage audits' where they record them (speaker_text trains each fold on about a quarter of the corpus,
+    not on the rest of it), the fewer of two runs' (the larger, safer correction); without an audit, the rest of
+    the repeat's clips, which every other protocol trains on."""
     n_test = len(predictions) / predictions["fold"].nunique()
-    return len(predictions) / predictions["repeat"].nunique() - n_test, n_test
+    recorded = [float(np.mean([f["train_clips"] for f in audit["folds"]])) for audit in audits if audit]
+    return (min(recorded) if recorded else len(predictions) / predictions["repeat"].nunique() - n_test), n_test
 
 
 def compare(a, b):
@@ -146,7 +155,7 @@ def compare(a, b):
     if missing:
         raise InputError(f"{a.name}: {len(missing)} of its clips are not in its pipeline's {MANIFEST}")
     folds_a, folds_b = fold_scores(pred_a), fold_scores(pred_b)
-    n_train, n_test = sizes(pred_a)
+    n_train, n_test = sizes(pred_a, a.audit, b.audit)
     tests = {key: stats.corrected_ttest(folds_a[key], folds_b[key], n_train, n_test)
              for key in metrics.KEYS}
     first = first_repeat(pred_a)

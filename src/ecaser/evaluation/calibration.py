@@ -10,8 +10,8 @@ From predictions.csv's p_<class> columns (every clip once per repeat, from the f
 - log loss: scikit-learn's log_loss, natural log, every class listed so a class absent from the clips still counts.
 
 ECE and Brier are in [0, 1] and [0, 2] (not percent); lower is better for all three. temperature() fits the one
-scalar T of temperature scaling on held-out probabilities or logits (scipy.optimize), apply_temperature uses it;
-training does not use them yet.
+scalar T of temperature scaling on held-out probabilities or logits (scipy.optimize), apply_temperature uses it: the
+calibrate stage fits one T per fold on clips held out of its training fold (training/loop.py).
 """
 
 import numpy as np

@@ -4,6 +4,9 @@ probabilities, each fold with its own training-fold normalisation, on fixed-leng
 The fold models are kept rather than a model retrained on the whole corpus: they are the models the reported scores
 belong to, and keeping them costs no extra training. `predict` scores recordings over time with it and the
 cross-corpus stage scores another corpus's clips.
+
+A fold that holds a temperature (the `calibrate` stage's model file) divides its logits by it before the softmax:
+temperature scaling, fitted on clips its training held out. The ensemble is `calibrated` when every fold has one.
 """
 
 import textwrap
@@ -43,6 +46,9 @@ class FoldEnsemble:
                 model = spec.build()
                 model.load_state_dict(fold["state_dict"])
                 self.folds.append((model.eval(), fold["mean"][0], fold["std"][0]))  # the CNN's one input stream
+            self.temperatures = [fold.get("temperature") for fold in saved["folds"]]
+            if any(t is not None and not t > 0 for t in self.temperatures):
+                raise ValueError(f"temperatures must be > 0, got {self.temperatures}")
             self.probabilities(np.zeros((1, self.length), np.float32))  # every setting computes, shapes fit
         except Exception as e:
             raise InputError(f"{path}: the model file does not fit what the ensemble computes ({one_line(e)})") from None
@@ -52,8 +58,14 @@ class FoldEnsemble:
     def probabilities(self, windows):
         """[W, samples] float32 -> [W, classes]: the folds' mean, one forward pass per fold for all W windows."""
         logmel = self.logmel(torch.from_numpy(windows))
-        probs = [model(((logmel - mean) / std)[:, None]).softmax(dim=1) for model, mean, std in self.folds]
+        probs = [(model(((logmel - mean) / std)[:, None]) / (t or 1)).softmax(dim=1)
+                 for (model, mean, std), t in zip(self.folds, self.temperatures)]
         return torch.stack(probs).mean(dim=0).numpy()
+
+    @property
+    def calibrated(self):
+        """Whether every fold's probabilities go through its fitted temperature."""
+        return all(t is not None for t in self.temperatures)
 
     def named(self, probs):
         return dict(zip(self.classes, probs.tolist()))

@@ -24,7 +24,7 @@ from ..evaluation.metrics import KEYS
 from . import paper
 
 FAMILIES = ("cnn_sweep", "cnn", "eca_kernels", "eca_blocks", "eca_original", "eca", "attention", "augment_cnn",
-            "augment_eca", "dslstm", "protocol")
+            "augment_eca", "dslstm", "protocol", "calibrated")
 TABLE4 = ("cnn/focal", "eca_original/adaptive", "eca/proposed", "dslstm/published")
 AUGMENT = {"augment_cnn": "CNN", "augment_eca": "CNN + ECA"}
 
@@ -42,13 +42,14 @@ def flat(config):
 def config_of(run):
     """The flat config of an experiments.Run that a training stage would write."""
     return {**run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss,
-            "protocol": run.protocol}
+            "protocol": run.protocol, "validation": run.validation}
 
 
 def signature(config):
     """What decides a run's numbers, so that equal runs of different families can stand in for each other."""
     return json.dumps([config[key] for key in ("architecture", "train", "test", "channel_scale", "attention",
-                                               "attention_blocks", "eca_kernel", "loss")] + [config.get("protocol")])
+                                               "attention_blocks", "eca_kernel", "loss")]
+                      + [config.get("protocol"), config.get("validation")])
 
 
 def describe(config):
@@ -103,6 +104,10 @@ class Results:
     def predictions(self, run_id):
         return pd.read_csv(self.folder(run_id) / "predictions.csv")
 
+    def audit(self, run_id):
+        """The run's leakage audit as its scores.json holds it (None for a run written before audits)."""
+        return read_json(self.folder(run_id) / "scores.json").get("audit")
+
     def curves(self, run_id):
         return pd.read_csv(self.folder(run_id) / "curves.csv")
 
@@ -137,6 +142,7 @@ def load(p, root="."):
                 **{f"best_{key}": details["best_test_epoch"][key] for key in KEYS},
                 **{f"each_{key}": details["best_epoch_each"][key] for key in KEYS}, **m["model"],
                 "calibration": m.get("calibration"), "audit": details.get("audit", {}).get("summary"),
+                "uncalibrated": m.get("uncalibrated"), "temperature": m.get("temperature"),
             })
             folds += [{"id": run_id, "fold": int(fold), **scores} for fold, scores in details["folds"].items()]
     if not runs:

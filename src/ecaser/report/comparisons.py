@@ -43,14 +43,16 @@ def find(results, p, source):
 def test(results, a, b):
     """The fold-level paired test of ACC, a - b, and the clip-level second view (exact McNemar on the first
     repeat's clips), as `ecaser compare` computes them."""
-    return paired_test(results.predictions(a.name), results.predictions(b.name))
+    return paired_test(results.predictions(a.name), results.predictions(b.name),
+                       *(results.audit(run.name) for run in (a, b)))
 
 
-def paired_test(pred_a, pred_b):
-    """test() on two predictions.csv frames; InputError where they are not on the same clips and folds."""
+def paired_test(pred_a, pred_b, *audits):
+    """test() on two predictions.csv frames; InputError where they are not on the same clips and folds. audits: the
+    runs' leakage audits, whose training clips per fold the corrected t-test uses (compare.sizes)."""
     pred_a, pred_b = stats.paired(pred_a, pred_b)
     fold_level = stats.corrected_ttest(compare.fold_scores(pred_a)["ACC"], compare.fold_scores(pred_b)["ACC"],
-                                       *compare.sizes(pred_a))
+                                       *compare.sizes(pred_a, *audits))
     first = compare.first_repeat(pred_a)
     clip_level = stats.mcnemar(pred_a["true"][first], pred_a["pred"][first], pred_b["pred"][first])
     return {**fold_level, "p_mcnemar": clip_level["p"]}

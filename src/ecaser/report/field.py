@@ -66,11 +66,16 @@ def tested(rows):
     if final is None:
         return rows
     ours = pd.read_csv(final["folder"] / "predictions.csv")
+
+    def audit(row):
+        return read_json(row["folder"] / "scores.json").get("audit")
+
     for row in rows:
         if row is final:
             continue
         try:
-            row["test"] = comparisons.paired_test(pd.read_csv(row["folder"] / "predictions.csv"), ours)
+            row["test"] = comparisons.paired_test(pd.read_csv(row["folder"] / "predictions.csv"), ours, audit(row),
+                                                  audit(final))
         except InputError as e:
             row["unpaired"] = str(e)
     done = [row for row in rows if "test" in row]

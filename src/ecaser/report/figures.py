@@ -221,20 +221,26 @@ def probe_layers(p, results):
 
 def reliability(p, results):
     """The final model's reliability diagram: accuracy against mean top-class probability in 15 equal-width bins
-    (scikit-learn's calibration_curve on correctness), the diagonal, and how many clips each bin holds."""
+    (scikit-learn's calibration_curve on correctness), the diagonal, and how many clips each bin holds; beside it,
+    where the calibrate stage ran, the temperature-scaled final model's."""
     run = results.run("augment_eca/final")
     if run is None:
         return None
-    predictions = results.predictions("augment_eca/final")
-    probs = predictions[[f"p_{c}" for c in run["classes"]]].to_numpy()
-    confidence, right = probs.max(axis=1), (probs.argmax(axis=1) == predictions["true"].to_numpy())
-    accuracy, mean_confidence = calibration_curve(right, confidence, n_bins=calibration.BINS, strategy="uniform")
     fig, (top, counts) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, height_ratios=(3, 1))
     top.plot([0, 1], [0, 1], ls="--", color="grey", label="perfectly calibrated")
-    top.plot(mean_confidence, accuracy, marker="o", label=run["source"])
+    drawn = [("augment_eca/final", f"{run['source']} (softmax)")]
+    if results.run("calibrated/final") is not None:
+        drawn.append(("calibrated/final", "calibrated/final (temperature-scaled)"))
+    for run_id, label in drawn:
+        predictions = results.predictions(run_id)
+        probs = predictions[[f"p_{c}" for c in run["classes"]]].to_numpy()
+        confidence, right = probs.max(axis=1), (probs.argmax(axis=1) == predictions["true"].to_numpy())
+        accuracy, mean_confidence = calibration_curve(right, confidence, n_bins=calibration.BINS, strategy="uniform")
+        line, = top.plot(mean_confidence, accuracy, marker="o", label=label)
+        edges = np.linspace(0, 1, calibration.BINS + 1)
+        counts.stairs(np.histogram(confidence, bins=edges)[0], edges, color=line.get_color())
     top.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title="Reliability of the final model (top class)")
     top.legend(loc="upper left")
-    counts.hist(confidence, bins=np.linspace(0, 1, calibration.BINS + 1), color="grey")
     counts.set(xlabel="top-class probability", ylabel="clips")
     fig.tight_layout()
     return fig

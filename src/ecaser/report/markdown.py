@@ -106,10 +106,23 @@ def header(p, results):
         f"{', '.join(map(str, p['eca']['blocks']))}; final model: K = {p['augment']['final_size']} descending STFT "
         f"versions; {p['data']['segment_s']:g} s segments; ablation models on {p['model']['version']}; "
         f"STFT versions trained or tested: {', '.join(versions)}.",
-        *protocols.kept(p, results),
+        *protocols.kept(p, results), *calibrated_line(p, results),
         f"- Where a configuration is called best, it was {BEST}.",
     ]
     return lines
+
+
+def calibrated_line(p, results):
+    """The header's line on predict's probabilities: which model, and what temperature scaling did to its ECE."""
+    scaled = results.run("calibrated/final")
+    if not p["calibration"]["temperature"]:
+        return ["- **`predict`'s probabilities:** the final model's plain softmax (`calibration.temperature` is "
+                "false); \"Calibration of the final model\" says how far they can be trusted."]
+    if scaled is None or not isinstance(scaled["uncalibrated"], dict):
+        return []
+    return [f"- **`predict`'s probabilities:** temperature-scaled (T fitted on held-out parts of the training folds): "
+            f"ECE {scaled['uncalibrated']['ECE']:.3f} before, {scaled['calibration']['ECE']:.3f} after, on the test "
+            "folds (\"Calibration of the final model\")."]
 
 
 def ablation_table(p, results):
@@ -332,18 +345,47 @@ def audit_section(results):
     return lines + [""]
 
 
-def calibration_section(results):
-    """ECE, Brier score and log loss of the final model's out-of-fold probabilities (its metrics file)."""
+def calibration_section(p, results):
+    """ECE, Brier score and log loss of the final model's out-of-fold probabilities (its metrics file), and what
+    temperature scaling (the calibrate stage's run) does to them."""
     final = results.run("augment_eca/final")
     lines = ["## Calibration of the final model", ""]
     if final is None or not isinstance(final["calibration"], dict):
         return lines + ["_Skipped: no augment_eca run at augment.final_size with a calibration block._", ""]
     c = final["calibration"]
-    return lines + [f"`{final['source']}`, its out-of-fold probabilities pooled over folds and repeats: "
-                    f"ECE {c['ECE']:.3f} (15 equal-width bins of the top-class probability), Brier score "
-                    f"{c['Brier']:.3f} (multi-class, 0..2), log loss {c['log_loss']:.3f}; lower is better for each "
-                    "(evaluation/calibration.py). The reliability diagram is below (\"Reliability of the final "
-                    "model\").", ""]
+    lines += [f"`{final['source']}`, its out-of-fold probabilities pooled over folds and repeats: "
+              f"ECE {c['ECE']:.3f} (15 equal-width bins of the top-class probability), Brier score "
+              f"{c['Brier']:.3f} (multi-class, 0..2), log loss {c['log_loss']:.3f}; lower is better for each "
+              "(evaluation/calibration.py). The reliability diagram is below (\"Reliability of the final "
+              "model\").", ""]
+    scaled = results.run("calibrated/final")
+    if scaled is None or not isinstance(scaled["uncalibrated"], dict):
+        return lines + ["_Temperature scaling: no calibrate run (`dvc repro calibrate`)._", ""]
+    n = scaled["config"]["validation"]
+    t, before, after = scaled["temperature"], scaled["uncalibrated"], scaled["calibration"]
+    spread = f"{t['mean']:.2f} ({t['min']:.2f} to {t['max']:.2f})"
+    model = "models/eca_calibrated.pt" if p["calibration"]["temperature"] else "models/eca_augmented.pt"
+
+    def row(label, trained, temperature, run, c):
+        return (f"| {label} | {trained} | {temperature} | {run['UA']:.2f} | {run['ACC']:.2f} | {c['ECE']:.3f} | "
+                f"{c['Brier']:.3f} | {c['log_loss']:.3f} |")
+
+    return lines + [
+        f"**Temperature scaling** (Guo et al., 2017; `calibrate`, `calibration.validation_folds` = {n}): the final "
+        f"model trained again on {n - 1}/{n} of each training fold; the remaining 1/{n}, split off as "
+        f"`{scaled['config']['training']['protocol']}` folds split the corpus, fits the fold's one temperature T (the "
+        "log loss of softmax(logits / T), minimised), and the test fold is scored through it. The test fold chooses "
+        "nothing. Dividing the logits by T > 0 keeps each clip's most probable class, so UA and ACC are the softmax's.",
+        "", "| model | trained on | T | UA | ACC | ECE | Brier | log loss |", "|---|---|---|---|---|---|---|---|",
+        row(f"final model, softmax (`{final['source']}`)", "whole training folds", "", final, c),
+        row("final model, softmax (`calibrated/final`)", f"{n - 1}/{n} of each", "", scaled, before),
+        row("the same, temperature-scaled", f"{n - 1}/{n} of each", spread, scaled, after), "",
+        f"Temperature scaling moves ECE from {before['ECE']:.3f} to {after['ECE']:.3f}, Brier from "
+        f"{before['Brier']:.3f} to {after['Brier']:.3f} and log loss from {before['log_loss']:.3f} to "
+        f"{after['log_loss']:.3f} on the same test clips; holding out 1/{n} of each training fold moves UA by "
+        f"{scaled['UA'] - final['UA']:+.2f} points against the final model. `python -m ecaser predict` uses "
+        f"{model} (`calibration.temperature`: {str(p['calibration']['temperature']).lower()}) and says whether its "
+        "probabilities are calibrated.", ""]
 
 
 def render(p, results, written):
@@ -352,7 +394,7 @@ def render(p, results, written):
              *systems_table(p, results), *attention_table(p, results), *field.section(p, results),
              *cross_corpus_section(results),
              *claims_section, *protocols.section(p, results, table), *audit_section(results),
-             *calibration_section(results),
+             *calibration_section(p, results),
              *comparisons_section(comparisons.families(results, p)), *choices_section(p)]
     for figure in figures.FIGURES:
         lines += section(p, results, written, figure.heading, figure.file, figure.families, figure.tables)

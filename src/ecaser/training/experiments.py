@@ -31,6 +31,7 @@ class Run:
     test: str
     loss: str = "focal"  # focal: the paper's weighted focal loss; cross_entropy: gamma 0, no class weights
     protocol: str | None = None  # the folds' cv.protocol for this run alone (train_protocol); None: params' cv.protocol
+    validation: int | None = None  # calibration.validation_folds (train_calibrated): fit a temperature on held-out clips
 
 
 def classes(p):
@@ -196,6 +197,17 @@ def train_protocol(p, protocol):
     return replace(final(p), protocol=protocol)
 
 
+def train_calibrated(p):
+    """The final model with temperature scaling (Guo et al., 2017): each fold trains on all but the first of
+    calibration.validation_folds parts of its training fold, and its temperature is fitted on that part alone; the
+    model `predict` uses when calibration.temperature is true (report: "Calibration of the final model")."""
+    n = params.get(p, "calibration.validation_folds")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise InputError(f"params: 'calibration.validation_folds' must be an integer >= 2 (2: half of each training "
+                         f"fold held out, 5: a fifth), got {n!r}")
+    return replace(final(p), validation=n)
+
+
 def train_dslstm(p):
     """Table 4's Dual-Sequence LSTM on our folds, trained with cross entropy as its authors trained it."""
     return Run(Spec("dslstm", classes(p)), dataset.DSLSTM_STREAMS, "dslstm", "cross_entropy")
@@ -222,7 +234,7 @@ def borrowed(p):
 
 FAMILIES = {f.__name__: f for f in (train_cnn_sweep, train_cross_entropy, train_eca_kernels, train_eca_blocks,
                                     train_eca_original, train_eca, train_attention, augment_cnn, augment_eca,
-                                    train_protocol, train_dslstm)}
+                                    train_protocol, train_calibrated, train_dslstm)}
 
 
 def command(argv):

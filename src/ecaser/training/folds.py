@@ -16,6 +16,9 @@
   of folds, and every repeat (cv.repeats) uses the same folds (only the initialisation and shuffle seeds, which
   follow the fold number, differ).
 
+A run that calibrates its probabilities (the `calibrate` stage) also carves a validation part out of each training
+fold (validation()), split as its protocol splits, on which the fold's temperature is fitted and nothing else.
+
 Splitters are scikit-learn's (StratifiedKFold, StratifiedGroupKFold, PredefinedSplit); a protocol the corpus
 cannot give enough folds for is refused in one line that says what would work.
 """
@@ -79,6 +82,23 @@ def split(manifest, folds, protocol, seed, fold_file=None):
     if protocol == "file":
         return from_file(manifest, folds, fold_file)
     raise InputError(f"params: 'cv.protocol' must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+
+
+INNER = {"file": "stratified", "speaker_text": "speaker"}  # a fold file names outer folds only; speaker x text
+# blocks inside a training fold would leave a quarter of it to fit on
+
+
+def validation(manifest, train_rows, n, protocol, seed):
+    """(fit_rows, held_rows) of one training fold: its first of n folds held out, split as `protocol` splits the
+    corpus (INNER where that cannot nest), so that the held-out clips stand to the fitted ones as the test fold stands
+    to the training fold: with cv.protocol speaker, no held-out speaker is fitted on."""
+    part = manifest.iloc[train_rows].reset_index(drop=True)
+    try:
+        fit, held = split(part, n, INNER.get(protocol, protocol), seed)[0]
+    except InputError as e:
+        raise InputError(f"params: 'calibration.validation_folds' ({n}) does not fit a training fold of {len(part)} "
+                         f"clips ({e})") from None
+    return train_rows[fit], train_rows[held]
 
 
 def grids(folds, n_speakers, n_texts):

@@ -8,10 +8,12 @@ a GPU are opt-in until the GPU check has measured them (src/ecaser/infra/runtime
 version to the device once per run, and ECASER_PARALLEL_FOLDS lets folds take turns a step each, each on its own CUDA
 stream; on the CPU both compute exactly what the default computes (tests/test_training.py). Class weights and the
 per-feature normalisation come from the training fold alone, and the test fold never chooses anything: scores
-are those of the last epoch. Each epoch's test scores are still logged, so the report can show, labelled as
+are those of the last epoch. A calibrated run (Config.validation_folds) trains each fold on part of its training fold
+and fits temperature scaling's one scalar on the rest; its test probabilities are then the scaled ones. Each epoch's test scores are still logged, so the report can show, labelled as
 such, the optimistic "best epoch on the test fold" figure that some published baselines report.
 """
 
+from collections import namedtuple
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -19,7 +21,7 @@ import pandas as pd
 import torch
 
 from . import folds
-from ..evaluation import leakage, metrics
+from ..evaluation import calibration, leakage, metrics
 from ..infra import progress, runtime
 from .losses import FocalLoss, class_weights
 from ..models import Spec
@@ -45,6 +47,8 @@ class Config:
     precision: str  # float32, or bfloat16 autocast: it changes the numbers, so it is part of the cache key
     fold_file: str | None = None  # cv.protocol file: the CSV of each clip's fold (cv.fold_file)
     fold_file_md5: str | None = None  # its content, so that an edited fold file is another run (and checkpoint)
+    validation_folds: int | None = None  # calibration.validation_folds: each fold trains on all but the first of
+    # this many parts of its training fold and fits its temperature there (folds.validation); None: no temperature
 
     def record(self):
         """The settings as config.json keeps them beside the model's Spec."""
@@ -145,9 +149,9 @@ def heads(output):
     return output if isinstance(output, tuple) else (output,)
 
 
-def predict(model, inputs, examples, stats, batch_size, precision):
-    """Class probabilities [n, classes] and each ECA block's channel weights {block: [n, C]} of (version, row)
-    examples.
+def predict(model, inputs, examples, stats, batch_size, precision, logits=False):
+    """Class probabilities [n, classes] (with logits: the logits, float32) and each ECA block's channel weights
+    {block: [n, C]} of (version, row) examples.
 
     A model with several heads predicts from their mean logits.
     """
@@ -156,8 +160,8 @@ def predict(model, inputs, examples, stats, batch_size, precision):
     with torch.inference_mode(), autocast(inputs.dev, precision):
         for start in range(0, len(examples), batch_size):
             x, _ = inputs.batch(examples[start : start + batch_size], stats)
-            logits = torch.stack(heads(model(*x))).mean(dim=0)
-            probs.append(logits.float().softmax(dim=1))
+            z = torch.stack(heads(model(*x))).mean(dim=0).float()
+            probs.append(z if logits else z.softmax(dim=1))
             for block, weights in getattr(model, "eca_weights", dict)().items():
                 eca.setdefault(block, []).append(weights.float())
     return torch.cat(probs).cpu().numpy(), {block: torch.cat(w).cpu().numpy() for block, w in eca.items()}
@@ -181,14 +185,20 @@ class Result:
     summary: dict  # metrics.summarise of the folds' last-epoch scores, plus best_test_epoch
     curves: list  # per fold, per epoch: train_loss and test UA, WA, ACC
     eca_weights: dict  # {block: {class: mean channel weights over the test clips of that class}}
-    fold_models: list  # per fold: {"state_dict", "mean", "std"}, enough to predict new clips
+    fold_models: list  # per fold: {"state_dict", "mean", "std"[, "temperature"]}, enough to predict new clips
     audit: dict | None = None  # leakage.audit of the folds: the speakers and texts each test fold shares with training
+    softmax: pd.DataFrame | None = None  # a calibrated run's predictions before temperature scaling
+    temperatures: dict | None = None  # a calibrated run's temperature of each fold {fold: T}
 
 
-def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, saved=None):
+Fitted = namedtuple("Fitted", "probs eca curves state softmax")  # a fold's outcome; softmax: before a temperature
+
+
+def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, saved=None, held_rows=None):
     """Train one fold's model from scratch, or on from its checkpoint `saved` (a checkpoint.Fold), yielding after
     every optimiser step so that folds can take turns on a device; return its last-epoch predictions, per-epoch
-    curves and state.
+    curves and state (a Fitted). With held_rows (clips of the training fold that train_rows leaves out), the
+    state's temperature is fitted on them and the test predictions are scaled by it.
 
     The fold draws its random numbers from its own seeds (the model's initialisation before its first yield, the
     shuffle from its own generator), so it computes the same whichever folds run beside it.
@@ -240,7 +250,14 @@ def fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, saved=None):
                        schedule=schedule.state_dict(), shuffle=shuffle.bit_generator.state, curves=curves)
     state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
              "mean": [mean.cpu() for mean, _ in norm], "std": [std.cpu() for _, std in norm]}
-    return probs, eca, curves, state
+    if held_rows is None:
+        return Fitted(probs, eca, curves, state, None)
+    held = test.index(np.stack([np.zeros_like(held_rows), held_rows], axis=1))
+    state["temperature"] = calibration.temperature(
+        y[held_rows], predict(model, test, held, norm, cfg.batch_size, cfg.precision, logits=True)[0], logits=True)
+    logits, _ = predict(model, test, test_examples, norm, cfg.batch_size, cfg.precision, logits=True)
+    scaled = calibration.apply_temperature(logits, state["temperature"], logits=True).astype(np.float32)
+    return Fitted(scaled, eca, curves, state, probs)
 
 
 def take_turns(runs, width, dev):
@@ -276,17 +293,23 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     set_precision(cfg.precision)
     y = manifest["label_index"].to_numpy()
     splits = repeated_splits(manifest, cfg.folds, cfg.repeats, cfg.protocol, cfg.seed, cfg.fold_file)
+    fitted = [(train_rows, None) if not cfg.validation_folds else
+              folds.validation(manifest, train_rows, cfg.validation_folds, cfg.protocol, cfg.seed + fold)
+              for fold, (train_rows, _) in enumerate(splits)]
     resident = runtime.resident()
     train, test = Inputs(train_features, y, dev, resident), Inputs([test_features], y, dev, resident)
     bar = progress.bar(total=len(splits) * cfg.epochs, desc="train", unit="epoch", leave=False)
-    runs = [fit_fold(cfg, train, test, y, train_rows, test_rows, fold, bar, checkpoints and checkpoints.fold(fold))
-            for fold, (train_rows, test_rows) in enumerate(splits, start=1)]
+    runs = [fit_fold(cfg, train, test, y, fit_rows, test_rows, fold, bar, checkpoints and checkpoints.fold(fold),
+                     held_rows)
+            for fold, ((_, test_rows), (fit_rows, held_rows)) in enumerate(zip(splits, fitted), start=1)]
     outcomes = take_turns(runs, runtime.parallel_folds(), dev)
     bar.close()
-    rows, per_fold, curves, eca_sum = [], [], [], {}
+    rows, per_fold, curves, eca_sum, softmax = [], [], [], {}, []
     classes = cfg.model.classes
-    for fold, ((_, test_rows), (probs, eca, fold_curves, _)) in enumerate(zip(splits, outcomes), start=1):
+    for fold, ((_, test_rows), (probs, eca, fold_curves, _, raw)) in enumerate(zip(splits, outcomes), start=1):
         table = fold_predictions(manifest, test_rows, fold, cfg.folds, probs, classes)
+        if raw is not None:
+            softmax.append(pd.DataFrame(fold_predictions(manifest, test_rows, fold, cfg.folds, raw, classes)))
         per_fold.append(metrics.scores(table["true"], table["pred"]))
         curves.append([{"fold": fold, **c} for c in fold_curves])
         rows.append(table)
@@ -300,8 +323,10 @@ def cross_validate(manifest, train_features, test_features, cfg, checkpoints=Non
     summary = metrics.summarise(per_fold)
     summary["best_test_epoch"] = best_test_epoch(curves)
     summary["best_epoch_each"] = best_epoch_each(curves)
-    return Result(predictions, summary, curves, eca_weights, [outcome[3] for outcome in outcomes],
-                  leakage.audit(manifest, splits))
+    temperatures = {fold: o.state["temperature"] for fold, o in enumerate(outcomes, start=1)} if softmax else None
+    return Result(predictions, summary, curves, eca_weights, [o.state for o in outcomes],
+                  leakage.audit(manifest, splits), pd.concat(softmax, ignore_index=True) if softmax else None,
+                  temperatures)
 
 
 def repeated_splits(manifest, n_folds, repeats, protocol, seed, fold_file=None):

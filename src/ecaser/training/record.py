@@ -9,7 +9,9 @@ log loss: evaluation/calibration.py), the leakage audit's summary (`audit`: per 
 shared with training and the share of test clips seen, each as mean, min and max over folds: evaluation/leakage.py) and the
 model's parameters, for `dvc metrics diff` and `dvc exp show`; scores.json in the results folder holds the rest:
 each score's std, the optimistic best-epoch figures, each fold's scores, each class's recall, and the audit per fold
-with its one-line summary. FLOPs are counted by the report from config.json: torch's flop counter
+with its one-line summary. A calibrated run (stage `calibrate`) writes its temperature-scaled probabilities to
+predictions.csv and the same clips' softmax to predictions_softmax.csv; its metrics add `uncalibrated` (the softmax's
+ECE, Brier, log loss) and `temperature` (mean, min, max over folds; each fold's in scores.json). FLOPs are counted by the report from config.json: torch's flop counter
 costs a process 2 s of imports, too much for every training stage.
 """
 
@@ -35,6 +37,8 @@ def config(p, run):
         settings.update(focal_gamma=0.0, weighted=False)
     if run.protocol:  # train_protocol: another protocol for this run alone, so no fold file
         settings.update(protocol=run.protocol, fold_file=None, fold_file_md5=None)
+    if run.validation:  # train_calibrated: part of each training fold held out for its temperature
+        settings.update(validation_folds=run.validation)
     return loop.Config(run.model, **settings)
 
 
@@ -77,22 +81,30 @@ def run(p, run, out, metrics_path, save_model=None):
 
 def record(out, metrics_path, run, cfg, result, test, parameters):
     scored(out, metrics_path, result.predictions, result.summary, run.model.classes, parameters, result.audit,
-           cfg.protocol)
+           cfg.protocol, result.softmax, result.temperatures)
     atomic.save_csv(out / "curves.csv", pd.DataFrame([c for fold in result.curves for c in fold]))
     if result.eca_weights:
         atomic.save_json(out / "eca_weights.json", result.eca_weights)
     log_live(out / "live", result.curves, result.predictions, run.model.classes)
     atomic.save_json(out / "config.json", {
         "model": run.model.to_dict(), "train": list(run.train), "test": run.test, "loss": run.loss,
-        "protocol": run.protocol, "training": cfg.record(), "inputs": [list(stream.shape[1:]) for stream in test],
+        "protocol": run.protocol, "validation": run.validation, "training": cfg.record(), "inputs": [list(stream.shape[1:]) for stream in test],
     })
 
 
-def scored(out, metrics_path, predictions, summary, classes, parameters, audit=None, protocol=None):
+def scored(out, metrics_path, predictions, summary, classes, parameters, audit=None, protocol=None, softmax=None,
+           temperatures=None):
     """What every run writes, whatever its model (the baselines' too): predictions.csv, scores.json and the metrics
     file. summary is loop.cross_validate's (metrics.summarise plus best_test_epoch and best_epoch_each); audit the
-    leakage audit of its folds (leakage.audit), under cv.protocol `protocol`."""
+    leakage audit of its folds (leakage.audit), under cv.protocol `protocol`; softmax and temperatures a calibrated
+    run's (module docstring)."""
     atomic.save_csv(out / "predictions.csv", predictions)
+    calibrated = {}
+    if temperatures:
+        atomic.save_csv(out / "predictions_softmax.csv", softmax)
+        t = list(temperatures.values())
+        calibrated = {"uncalibrated": calibration.of_predictions(softmax, classes),
+                      "temperature": {"mean": float(np.mean(t)), "min": min(t), "max": max(t)}}
     # the metrics file holds what `dvc exp show` compares across experiments (each score's mean and interval);
     # the results folder's scores.json the details: spreads, the optimistic epochs, each fold, each class's recall
     recall = metrics.recall(predictions["true"], predictions["pred"], len(classes))
@@ -101,10 +113,11 @@ def scored(out, metrics_path, predictions, summary, classes, parameters, audit=N
         "std": {key: summary[key]["std"] for key in metrics.SUMMARY},
         **{key: summary[key] for key in ("best_test_epoch", "best_epoch_each", "folds")},
         "recall": dict(zip(classes, map(float, recall))), **audit_block,
+        **({"temperature": {str(fold): t for fold, t in temperatures.items()}} if temperatures else {}),
     })
     atomic.save_json(metrics_path, {**{key: {end: summary[key][end] for end in ("mean", "low", "high")}
                                        for key in metrics.SUMMARY},
-                                    "calibration": calibration.of_predictions(predictions, classes),
+                                    "calibration": calibration.of_predictions(predictions, classes), **calibrated,
                                     **({"audit": audit["summary"]} if audit else {}),
                                     "model": {"parameters": parameters}})
 
