@@ -60,7 +60,8 @@ def template(tmp_path_factory):
     """A committed copy of the repository at test size, nothing built: clone it for a fresh repository."""
     root = tmp_path_factory.mktemp("template")
     for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "results/ssl_probe/README.md",
-                 "metrics/ssl_probe/README.md"):  # the probes' folders stand, empty, while ssl.models is empty
+                 "metrics/ssl_probe/README.md", "results/protocol/README.md", "metrics/protocol/README.md"):
+        # the probes' and protocols' folders stand, empty, while ssl.models and protocols.others are empty
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, root / name)
     for name in ("stages", "src"):

@@ -172,8 +172,9 @@ def test_every_cell_of_fig_9_is_trained_at_paper_scale(config):
 
 def test_the_report_depends_on_every_family_it_reads_and_each_such_folder_always_exists():
     """Every family the report reads (collect.FAMILIES, cross_corpus, and field.py's eGeMAPS and probes) is a dep,
-    results/ and metrics/ alike, so a new run of it re-runs the report; the probes' folders, which no stage makes
-    while ssl.models is empty, hold a README that Git tracks, so DVC never meets a missing dependency."""
+    results/ and metrics/ alike, so a new run of it re-runs the report; the probes' and the protocols' folders, which
+    no stage makes while ssl.models or protocols.others is empty, hold a README that Git tracks, so DVC never meets a
+    missing dependency."""
     import subprocess
 
     from ecaser.report import collect, field
@@ -181,10 +182,13 @@ def test_the_report_depends_on_every_family_it_reads_and_each_such_folder_always
     deps = dict((name, deps) for name, _, deps in stages(REPO / "dvc.yaml"))["report"]
     for family in (*collect.FAMILIES, "cross_corpus", *field.BASELINES):
         assert {f"results/{family}", f"metrics/{family}"} <= set(deps), family
-    tracked = subprocess.run(["git", "ls-files", "results/ssl_probe", "metrics/ssl_probe"], cwd=REPO,
-                             capture_output=True, text=True, check=True).stdout.split()
-    assert tracked == ["metrics/ssl_probe/README.md", "results/ssl_probe/README.md"]
-    # and nothing a probe writes would be committed beside them
-    ignored = subprocess.run(["git", "check-ignore", "--no-index", "results/ssl_probe/x/predictions.csv",
-                              "metrics/ssl_probe/x.json"], cwd=REPO, capture_output=True, text=True).stdout.split()
-    assert ignored == ["results/ssl_probe/x/predictions.csv", "metrics/ssl_probe/x.json"]
+    folders = ["metrics/protocol", "metrics/ssl_probe", "results/protocol", "results/ssl_probe"]
+    tracked = subprocess.run(["git", "ls-files", *folders], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert tracked == [f"{folder}/README.md" for folder in folders]
+    # and nothing a probe or a protocol's run writes would be committed beside them
+    written = ["results/ssl_probe/x/predictions.csv", "metrics/ssl_probe/x.json", "results/protocol/text/scores.json",
+               "metrics/protocol/text.json"]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *written], cwd=REPO, capture_output=True,
+                             text=True).stdout.split()
+    assert ignored == written
