@@ -210,6 +210,22 @@ def test_a_validation_split_the_training_fold_cannot_give_names_its_key():
     from ecaser.training.folds import validation
 
     train, _ = split(EMODB, 3, "speaker", 0)[0]
-    with pytest.raises(InputError, match=r"^params: 'calibration.validation_folds' \(9\) does not fit a training "
-                                         r"fold of \d+ clips \(.*exceeds the \d speaker"):
+    have = EMODB["speaker"].iloc[train].nunique()
+    with pytest.raises(InputError, match=rf"^params: 'calibration.validation_folds' \(9\) exceeds the {have} speakers "
+                                         rf"of a training fold, .*: set it to at most {have}$"):
         validation(EMODB, train, 9, "speaker", 0)
+    train, _ = split(EMODB, 3, "stratified", 0)[0]
+    with pytest.raises(InputError, match=r"^params: 'calibration.validation_folds' \(200\) does not fit a training "
+                                         r"fold of \d+ clips \(params: 'cv.folds' \(200\) exceeds the smallest"):
+        validation(EMODB, train, 200, "stratified", 0)
+
+
+def test_inside_an_iemocap_training_fold_speakers_not_sessions_are_held_out():
+    """Leave-one-session-out leaves 4 sessions (8 speakers) to train on: 5 parts split them by speaker, and no held-out
+    speaker is fitted on."""
+    from ecaser.training.folds import validation
+
+    for train, _ in split(IEMOCAP, 5, "speaker", 0):
+        fit, held = validation(IEMOCAP, train, 5, "speaker", 0)
+        assert IEMOCAP["session"].iloc[train].nunique() == 4 and not shared(IEMOCAP, "speaker", fit, held)
+        assert IEMOCAP["speaker"].iloc[held].nunique() in (1, 2)

@@ -91,10 +91,19 @@ INNER = {"file": "stratified", "speaker_text": "speaker"}  # a fold file names o
 def validation(manifest, train_rows, n, protocol, seed):
     """(fit_rows, held_rows) of one training fold: its first of n folds held out, split as `protocol` splits the
     corpus (INNER where that cannot nest), so that the held-out clips stand to the fitted ones as the test fold stands
-    to the training fold: with cv.protocol speaker, no held-out speaker is fitted on."""
-    part = manifest.iloc[train_rows].reset_index(drop=True)
+    to the training fold: with cv.protocol speaker, no held-out speaker is fitted on. Inside a training fold speakers,
+    not sessions, are held out: IEMOCAP's training folds hold 4 sessions, too few for 5 parts, but 8 speakers."""
+    protocol = INNER.get(protocol, protocol)
+    part = manifest.iloc[train_rows].reset_index(drop=True).assign(session="")
+    if protocol in ("speaker", "text"):
+        column, what = ("speaker", "speakers") if protocol == "speaker" else ("text", "texts")
+        have = texts(part).nunique() if protocol == "text" else part[column].nunique()
+        if n > have:
+            raise InputError(f"params: 'calibration.validation_folds' ({n}) exceeds the {have} {what} of a training "
+                             f"fold, which the held-out part takes whole under cv.protocol {protocol}: set it to at "
+                             f"most {have}")
     try:
-        fit, held = split(part, n, INNER.get(protocol, protocol), seed)[0]
+        fit, held = split(part, n, protocol, seed)[0]
     except InputError as e:
         raise InputError(f"params: 'calibration.validation_folds' ({n}) does not fit a training fold of {len(part)} "
                          f"clips ({e})") from None
