@@ -251,7 +251,7 @@ def test_a_hop_longer_than_the_window_is_refused(bundle, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def calibrated(bundle, tmp_path_factory):
-    """The bundle's folds with temperatures 0.5 and 3, as the calibrate stage saves them."""
+    """The bundle's folds with temperatures 0.5 and 3, as the train_calibrated stage saves them."""
     _, spec, folds = bundle
     path = tmp_path_factory.mktemp("models") / "eca_calibrated.pt"
     save_model(path, spec, [{**fold, "temperature": t} for fold, t in zip(folds, (0.5, 3.0))], STFT, 3.0,
@@ -296,7 +296,7 @@ def test_the_default_model_follows_calibration_temperature(calibrated, tmp_path,
         cli(["predict", "x.wav"])
     assert capsys.readouterr().err == ("error: params.yaml: not found, so no default model: run predict in the "
                                        "repository, or name a model file with --model\n")
-    for setting, path, stage in (("true", "models/eca_calibrated.pt", "calibrate"),
+    for setting, path, stage in (("true", "models/eca_calibrated.pt", "train_calibrated"),
                                  ("false", "models/eca_augmented.pt", "augment_train")):
         (tmp_path / "params.yaml").write_text(f"calibration: {{validation_folds: 5, temperature: {setting}}}\n")
         with pytest.raises(SystemExit):

@@ -645,7 +645,7 @@ def test_the_final_models_calibration_and_reliability_diagram(full, results):
     c = calibration.of_predictions(predictions, EMODB_LIKE)
     assert f"log loss {c['log_loss']:.3f}" in section
 
-    # temperature scaling: the calibrate run's softmax (0.7 on its predicted class) and the same through T 1.5, 2.5
+    # temperature scaling: the train_calibrated run's softmax (0.7 on its predicted class) and the same through T 1.5, 2.5
     from sklearn.metrics import log_loss
 
     folder = full / "results/calibrated/final"

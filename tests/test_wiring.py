@@ -192,3 +192,14 @@ def test_the_report_depends_on_every_family_it_reads_and_each_such_folder_always
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *written], cwd=REPO, capture_output=True,
                              text=True).stdout.split()
     assert ignored == written
+
+
+def test_every_training_stage_is_one_the_cluster_grid_runs_as_a_gpu_array_task():
+    """commands/slurm.py tells training stages from the rest by name (its TRAINING pattern); a stage that trains under
+    another name would run in the report's CPU job instead, at paper scale for days."""
+    from ecaser.commands import slurm
+
+    trainers = {"stages/train.py", "stages/train_egemaps.py", "stages/probe_ssl.py"}
+    for name, script, _ in stages(REPO / "dvc.yaml"):
+        trains = str(script.relative_to(REPO)) in trainers
+        assert trains == bool(slurm.TRAINING.fullmatch(f"{name}@item")), name  # a foreach stage resolves to NAME@ITEM

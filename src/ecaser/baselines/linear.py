@@ -153,7 +153,7 @@ def record(out, metrics_path, result, cfg, classes, inputs):
     atomic.save_json(out / "config.json", {
         "model": {"architecture": cfg.model, "classes": list(classes)}, "train": [inputs], "test": inputs,
         "protocol": None,  # cv.protocol's folds, as a CNN run without train_protocol's override
-        "validation": None,  # nothing of a training fold held out for a temperature (only the calibrate stage does)
+        "validation": None,  # nothing of a training fold held out for a temperature (only the train_calibrated stage does)
         "loss": loss, "training": {**asdict(cfg), "C": list(cfg.C), "scoring": "balanced_accuracy",
                                    "max_iter": MAX_ITER},
         "inputs": [list(np.shape(result.searches[0].best_estimator_.named_steps["scale"].mean_))],

@@ -13,7 +13,7 @@ from ..infra.errors import InputError, exit_on_input_error
 
 REPORT = "reports/report.md"  # the report stage's
 MODEL = "models/eca_augmented.pt"  # the paper's final method, ECA with multi-STFT augmentation (augment_train)
-CALIBRATED = "models/eca_calibrated.pt"  # the same with temperature scaling (stage calibrate)
+CALIBRATED = "models/eca_calibrated.pt"  # the same with temperature scaling (stage train_calibrated)
 
 
 def positive(text):
@@ -44,14 +44,14 @@ def default_model(params_file="params.yaml"):
     calibrated = params.get(params.load(params_file), "calibration.temperature")
     if not isinstance(calibrated, bool):
         raise InputError(f"params: 'calibration.temperature' must be true or false, got {calibrated!r}")
-    return (CALIBRATED, "calibrate") if calibrated else (MODEL, "augment_train")
+    return (CALIBRATED, "train_calibrated") if calibrated else (MODEL, "augment_train")
 
 
 def calibration_line(predictor):
     """Whether the probabilities predict prints are calibrated, as one line."""
     if not predictor.calibrated:
         return ("probabilities: the model's softmax, not calibrated (this model file holds no temperature; "
-                f"{CALIBRATED}, made by `dvc repro calibrate`, does)")
+                f"{CALIBRATED}, made by `dvc repro train_calibrated`, does)")
     t = predictor.temperatures
     spread = f"T = {t[0]:.3g}" if len(set(t)) == 1 else f"T = {min(t):.3g} to {max(t):.3g} over {len(t)} folds"
     return (f"probabilities: calibrated by temperature scaling ({spread}, each fitted on clips its fold's training "
@@ -77,7 +77,8 @@ def predict(args):
     jobs = [job for name in args.files for job in inputs(name)]
     model = {"path": args.model, "corpus": predictor.corpus, "version": predictor.version,
              "classes": predictor.classes, "segment_s": predictor.segment_s, "hop_s": hop, "top_db": args.top_db,
-             "calibrated": predictor.calibrated, "temperatures": predictor.temperatures if predictor.calibrated else None}
+             "calibrated": predictor.calibrated,
+             "temperatures": predictor.temperatures if predictor.calibrated else None}
     if not args.json:
         print(f"model {args.model}: trained on {predictor.corpus}, STFT {predictor.version}; "
               f"{predictor.segment_s:g} s windows every {hop:g} s, silence below {args.top_db:g} dB")
@@ -216,9 +217,9 @@ def parser():
     r = commands.add_parser("predict", help="the emotion of WAV files over time, by the trained proposed model")
     r.add_argument("files", nargs="+", metavar="INPUT", help="WAV files, folders of them (recursively), glob patterns")
     r.add_argument("--model", help=f"default: {CALIBRATED} (ECA with multi-STFT augmentation and temperature "
-                   f"scaling, `dvc repro calibrate`) where params.yaml's calibration.temperature is true, else {MODEL} "
-                   "(the same without temperature, `dvc repro augment_train`); models/eca.pt: without augmentation "
-                   "(`dvc repro train_eca`)")
+                   "scaling, `dvc repro train_calibrated`) where params.yaml's calibration.temperature is true, else "
+                   f"{MODEL} (the same without temperature, `dvc repro augment_train`); models/eca.pt: without "
+                   "augmentation (`dvc repro train_eca`)")
     r.add_argument("--hop", type=positive, help="seconds from one window's start to the next (default: half a window)")
     r.add_argument("--top-db", type=positive, default=30.0, help="a window is silence when nothing in it is within "
                    "this many dB of the file's loudest frame (default: %(default)g)")

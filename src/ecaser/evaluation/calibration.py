@@ -11,7 +11,7 @@ From predictions.csv's p_<class> columns (every clip once per repeat, from the f
 
 ECE and Brier are in [0, 1] and [0, 2] (not percent); lower is better for all three. temperature() fits the one
 scalar T of temperature scaling on held-out probabilities or logits (scipy.optimize), apply_temperature uses it: the
-calibrate stage fits one T per fold on clips held out of its training fold (training/loop.py).
+train_calibrated stage fits one T per fold on clips held out of its training fold (training/loop.py).
 """
 
 import numpy as np

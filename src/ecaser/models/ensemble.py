@@ -5,7 +5,7 @@ The fold models are kept rather than a model retrained on the whole corpus: they
 belong to, and keeping them costs no extra training. `predict` scores recordings over time with it and the
 cross-corpus stage scores another corpus's clips.
 
-A fold that holds a temperature (the `calibrate` stage's model file) divides its logits by it before the softmax:
+A fold that holds a temperature (the `train_calibrated` stage's model file) divides its logits by it before the softmax:
 temperature scaling, fitted on clips its training held out. The ensemble is `calibrated` when every fold has one.
 """
 

@@ -222,7 +222,7 @@ def probe_layers(p, results):
 def reliability(p, results):
     """The final model's reliability diagram: accuracy against mean top-class probability in 15 equal-width bins
     (scikit-learn's calibration_curve on correctness), the diagonal, and how many clips each bin holds; beside it,
-    where the calibrate stage ran, the temperature-scaled final model's."""
+    where the train_calibrated stage ran, the temperature-scaled final model's."""
     run = results.run("augment_eca/final")
     if run is None:
         return None

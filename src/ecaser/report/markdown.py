@@ -347,7 +347,7 @@ def audit_section(results):
 
 def calibration_section(p, results):
     """ECE, Brier score and log loss of the final model's out-of-fold probabilities (its metrics file), and what
-    temperature scaling (the calibrate stage's run) does to them."""
+    temperature scaling (the train_calibrated stage's run) does to them."""
     final = results.run("augment_eca/final")
     lines = ["## Calibration of the final model", ""]
     if final is None or not isinstance(final["calibration"], dict):
@@ -360,7 +360,7 @@ def calibration_section(p, results):
               "model\").", ""]
     scaled = results.run("calibrated/final")
     if scaled is None or not isinstance(scaled["uncalibrated"], dict):
-        return lines + ["_Temperature scaling: no calibrate run (`dvc repro calibrate`)._", ""]
+        return lines + ["_Temperature scaling: no train_calibrated run (`dvc repro train_calibrated`)._", ""]
     n = scaled["config"]["validation"]
     t, before, after = scaled["temperature"], scaled["uncalibrated"], scaled["calibration"]
     spread = f"{t['mean']:.2f} ({t['min']:.2f} to {t['max']:.2f})"
@@ -371,8 +371,8 @@ def calibration_section(p, results):
                 f"{c['Brier']:.3f} | {c['log_loss']:.3f} |")
 
     return lines + [
-        f"**Temperature scaling** (Guo et al., 2017; `calibrate`, `calibration.validation_folds` = {n}): the final "
-        f"model trained again on {n - 1}/{n} of each training fold; the remaining 1/{n}, split off as "
+        f"**Temperature scaling** (Guo et al., 2017; `train_calibrated`, `calibration.validation_folds` = {n}): the "
+        f"final model trained again on {n - 1}/{n} of each training fold; the remaining 1/{n}, split off as "
         f"`{scaled['config']['training']['protocol']}` folds split the corpus, fits the fold's one temperature T (the "
         "log loss of softmax(logits / T), minimised), and the test fold is scored through it. The test fold chooses "
         "nothing. Dividing the logits by T > 0 keeps each clip's most probable class, so UA and ACC are the softmax's.",

@@ -16,8 +16,8 @@
   of folds, and every repeat (cv.repeats) uses the same folds (only the initialisation and shuffle seeds, which
   follow the fold number, differ).
 
-A run that calibrates its probabilities (the `calibrate` stage) also carves a validation part out of each training
-fold (validation()), split as its protocol splits, on which the fold's temperature is fitted and nothing else.
+A run that calibrates its probabilities (the `train_calibrated` stage) also carves a validation part out of each
+training fold (validation()), split as its protocol splits, on which the fold's temperature is fitted and nothing else.
 
 Splitters are scikit-learn's (StratifiedKFold, StratifiedGroupKFold, PredefinedSplit); a protocol the corpus
 cannot give enough folds for is refused in one line that says what would work.

@@ -9,7 +9,7 @@ log loss: evaluation/calibration.py), the leakage audit's summary (`audit`: per 
 shared with training and the share of test clips seen, each as mean, min and max over folds: evaluation/leakage.py) and the
 model's parameters, for `dvc metrics diff` and `dvc exp show`; scores.json in the results folder holds the rest:
 each score's std, the optimistic best-epoch figures, each fold's scores, each class's recall, and the audit per fold
-with its one-line summary. A calibrated run (stage `calibrate`) writes its temperature-scaled probabilities to
+with its one-line summary. A calibrated run (stage `train_calibrated`) writes its temperature-scaled probabilities to
 predictions.csv and the same clips' softmax to predictions_softmax.csv; its metrics add `uncalibrated` (the softmax's
 ECE, Brier, log loss) and `temperature` (mean, min, max over folds; each fold's in scores.json). FLOPs are counted by the report from config.json: torch's flop counter
 costs a process 2 s of imports, too much for every training stage.
