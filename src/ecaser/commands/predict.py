@@ -10,14 +10,13 @@ zeros has none. The file's probabilities are the mean of its speech windows', an
 that is silence throughout.
 """
 
-
 import librosa
 import numpy as np
 import pandas as pd
 
 from ..data import audio
 from ..infra import atomic
-from ..models.ensemble import BATCH, FoldEnsemble, one_line  # noqa: F401 (BATCH, one_line: predict's interface)
+from ..models.ensemble import BATCH, FoldEnsemble
 
 
 def window_starts(n_samples, length, hop):
@@ -52,8 +51,6 @@ class Predictor(FoldEnsemble):
         return {"file": str(path), "silence": summary is None,
                 "emotion": max(summary, key=summary.get) if summary else None, "probabilities": summary,
                 "windows": windows}
-
-
 
 
 def table(results, classes):

@@ -105,8 +105,7 @@ class Results:
         return pd.read_csv(self.folder(run_id) / "predictions.csv")
 
     def audit(self, run_id):
-        """The run's leakage audit as its scores.json holds it (None for a run written before audits)."""
-        return read_json(self.folder(run_id) / "scores.json").get("audit")
+        return audit(self.folder(run_id))
 
     def curves(self, run_id):
         return pd.read_csv(self.folder(run_id) / "curves.csv")
@@ -119,6 +118,11 @@ class Results:
         """{block: {class: per-channel mean weight}}; {} for a run without ECA blocks, which writes no file."""
         path = self.folder(run_id) / "eca_weights.json"
         return read_json(path) if path.is_file() else {}
+
+
+def audit(folder):
+    """A results folder's leakage audit as its scores.json holds it (None for a run written before audits)."""
+    return read_json(folder / "scores.json").get("audit")
 
 
 def load(p, root="."):

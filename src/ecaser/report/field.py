@@ -16,7 +16,7 @@ from ..evaluation import stats
 from ..evaluation.metrics import SUMMARY
 from ..infra.errors import InputError
 from . import comparisons, paper
-from .collect import natural, read_json
+from .collect import audit, natural, read_json
 
 FINAL = "augment_eca/final"
 # (run id as collect.Results.run takes it, label): our runs, final model first
@@ -65,17 +65,13 @@ def tested(rows):
     final = next((row for row in rows if row["id"] == FINAL), None)
     if final is None:
         return rows
-    ours = pd.read_csv(final["folder"] / "predictions.csv")
-
-    def audit(row):
-        return read_json(row["folder"] / "scores.json").get("audit")
-
+    ours, ours_audit = pd.read_csv(final["folder"] / "predictions.csv"), audit(final["folder"])
     for row in rows:
         if row is final:
             continue
         try:
-            row["test"] = comparisons.paired_test(pd.read_csv(row["folder"] / "predictions.csv"), ours, audit(row),
-                                                  audit(final))
+            row["test"] = comparisons.paired_test(pd.read_csv(row["folder"] / "predictions.csv"), ours,
+                                                  audit(row["folder"]), ours_audit)
         except InputError as e:
             row["unpaired"] = str(e)
     done = [row for row in rows if "test" in row]

@@ -114,11 +114,11 @@ def header(p, results):
 
 def calibrated_line(p, results):
     """The header's line on predict's probabilities: which model, and what temperature scaling did to its ECE."""
-    scaled = results.run("calibrated/final")
+    scaled = temperature_scaled(results)
     if not p["calibration"]["temperature"]:
         return ["- **`predict`'s probabilities:** the final model's plain softmax (`calibration.temperature` is "
                 "false); \"Calibration of the final model\" says how far they can be trusted."]
-    if scaled is None or not isinstance(scaled["uncalibrated"], dict):
+    if scaled is None:
         return []
     return [f"- **`predict`'s probabilities:** temperature-scaled (T fitted on held-out parts of the training folds): "
             f"ECE {scaled['uncalibrated']['ECE']:.3f} before, {scaled['calibration']['ECE']:.3f} after, on the test "
@@ -345,6 +345,12 @@ def audit_section(results):
     return lines + [""]
 
 
+def temperature_scaled(results):
+    """The train_calibrated run, where it ran and recorded its softmax's calibration beside the scaled one's."""
+    scaled = results.run("calibrated/final")
+    return scaled if scaled is not None and isinstance(scaled["uncalibrated"], dict) else None
+
+
 def calibration_section(p, results):
     """ECE, Brier score and log loss of the final model's out-of-fold probabilities (its metrics file), and what
     temperature scaling (the train_calibrated stage's run) does to them."""
@@ -358,8 +364,8 @@ def calibration_section(p, results):
               f"{c['Brier']:.3f} (multi-class, 0..2), log loss {c['log_loss']:.3f}; lower is better for each "
               "(evaluation/calibration.py). The reliability diagram is below (\"Reliability of the final "
               "model\").", ""]
-    scaled = results.run("calibrated/final")
-    if scaled is None or not isinstance(scaled["uncalibrated"], dict):
+    scaled = temperature_scaled(results)
+    if scaled is None:
         return lines + ["_Temperature scaling: no train_calibrated run (`dvc repro train_calibrated`)._", ""]
     n = scaled["config"]["validation"]
     t, before, after = scaled["temperature"], scaled["uncalibrated"], scaled["calibration"]
